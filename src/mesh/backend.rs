@@ -1,0 +1,76 @@
+//! The interface every backend implements. Node addressing and fault primitives stay behind
+//! it so that the rest of amesh never asks which backend runs the nodes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Result;
+use async_trait::async_trait;
+
+use super::config::{BackendKind, NodeSpec};
+
+/// How to start a node.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Clock offset in seconds applied to the node's serve process (libfaketime).
+    pub clock_offset_secs: Option<i64>,
+}
+
+/// What the operating system says about a node's serve process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessState {
+    Running,
+    /// Stopped by SIGSTOP or frozen by `docker pause`.
+    Paused,
+    /// Not running; the text describes how it ended.
+    Exited(String),
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn kind(&self) -> BackendKind;
+
+    /// Prepares the node's data and home folders and starts its serve process.
+    async fn start(&self, node: &NodeSpec, options: StartOptions) -> Result<()>;
+
+    /// Stops the node gracefully, then forcibly; a no-op when it is not running.
+    async fn stop(&self, node: &NodeSpec) -> Result<()>;
+
+    /// Kills the node at once (SIGKILL) and waits until it is gone.
+    async fn kill(&self, node: &NodeSpec) -> Result<()>;
+
+    async fn pause(&self, node: &NodeSpec) -> Result<()>;
+
+    async fn resume(&self, node: &NodeSpec) -> Result<()>;
+
+    async fn state(&self, node: &NodeSpec) -> ProcessState;
+
+    /// Deletes the node's database files; the node must be stopped.
+    async fn wipe_data(&self, node: &NodeSpec) -> Result<()>;
+
+    /// The node's SQLite database as the host sees it.
+    fn database_path(&self, node: &NodeSpec) -> PathBuf;
+
+    /// The last lines of the node's log, for error messages.
+    fn log_tail(&self, node: &NodeSpec, lines: usize) -> String;
+
+    /// A command that runs `ai-memory mcp` on the node's database as `agent`.
+    fn mcp_command(&self, node: &NodeSpec, agent: &str) -> Result<Command>;
+
+    /// Whether a clock offset can be applied, or the reason it cannot.
+    fn clock_offset_support(&self) -> Result<(), String>;
+
+    /// Cuts the node off the mesh network while the harness keeps its control path.
+    async fn isolate(&self, node: &NodeSpec) -> Result<()>;
+
+    async fn reconnect(&self, node: &NodeSpec) -> Result<()>;
+
+    /// Stops every node and removes what the backend created for this mesh.
+    async fn teardown(&self) -> Result<()>;
+}
+
+/// The error a fault raises when this backend cannot apply it; scenarios that need the fault
+/// are skipped with this text as the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FaultUnavailable(pub String);

@@ -1,0 +1,213 @@
+//! The mesh: configuration and topology, backends, node lifecycle, health, reset, and faults
+//! (`mesh::fault`). It knows nothing about scenarios or reports.
+
+pub mod backend;
+pub mod config;
+pub mod fault;
+pub mod process;
+pub mod spawner;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+pub use backend::{Backend, FaultUnavailable, ProcessState, StartOptions};
+pub use config::{BackendKind, Config, NodeSpec, Role, TlsMode};
+
+use crate::client::{HttpClient, HttpRequest, History};
+use crate::sut::{Binary, ModelStatus};
+
+/// How long a node may take to answer its first health check. Start-up under libfaketime is
+/// much slower than the usual half second.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Faults currently applied to a node; the heal phase undoes each of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeCondition {
+    pub paused: bool,
+    pub killed: bool,
+    pub isolated: bool,
+    pub clock_offset_secs: Option<i64>,
+}
+
+impl NodeCondition {
+    pub fn is_normal(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What a mesh needs to start.
+pub struct MeshSetup {
+    pub config: Arc<Config>,
+    pub binary: Binary,
+    pub model: ModelStatus,
+    /// Run folder; node logs go to `<run_dir>/nodes/`.
+    pub run_dir: PathBuf,
+    pub history: Arc<History>,
+}
+
+/// A running mesh.
+pub struct Mesh {
+    pub config: Arc<Config>,
+    pub binary: Binary,
+    pub model: ModelStatus,
+    pub http: HttpClient,
+    pub history: Arc<History>,
+    backend: Box<dyn Backend>,
+    conditions: Mutex<Vec<NodeCondition>>,
+}
+
+impl Mesh {
+    /// Creates the backend and starts every node, waiting until all answer health checks. On
+    /// failure every node started so far is stopped again.
+    pub async fn start(setup: MeshSetup) -> Result<Mesh> {
+        let MeshSetup { config, binary, model, run_dir, history } = setup;
+        if config.backend == BackendKind::Docker {
+            bail!("the docker backend is not available in this build yet; use --backend process");
+        }
+        if config.tls != TlsMode::Off {
+            bail!("--tls {} is not available in this build yet; use --tls off", config.tls);
+        }
+
+        let meshes_dir = crate::sut::state_dir().join("meshes");
+        process::sweep_stale_meshes(&meshes_dir);
+        let mesh_dir = meshes_dir.join(format!("proc-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]));
+        let backend = process::ProcessBackend::new(
+            config.clone(),
+            binary.clone(),
+            model.clone(),
+            mesh_dir,
+            run_dir.join("nodes"),
+        );
+
+        let mesh = Mesh {
+            conditions: Mutex::new(vec![NodeCondition::default(); config.nodes.len()]),
+            http: HttpClient::plain()?,
+            config,
+            binary,
+            model,
+            history,
+            backend: Box::new(backend),
+        };
+        if let Err(err) = mesh.start_all().await {
+            let _ = mesh.teardown().await;
+            return Err(err);
+        }
+        Ok(mesh)
+    }
+
+    async fn start_all(&self) -> Result<()> {
+        let started = Instant::now();
+        for node in &self.config.nodes {
+            self.backend.start(node, StartOptions::default()).await?;
+        }
+        let waits = self.config.nodes.iter().map(|node| self.wait_healthy(node, HEALTH_TIMEOUT));
+        for result in futures_util::future::join_all(waits).await {
+            result?;
+        }
+        tracing::info!(
+            nodes = self.config.nodes.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "mesh healthy"
+        );
+        Ok(())
+    }
+
+    pub fn nodes(&self) -> &[NodeSpec] {
+        &self.config.nodes
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// The base URL the harness uses for a node.
+    pub fn url(&self, node: &NodeSpec) -> String {
+        format!("http://{}", node.socket_addr())
+    }
+
+    pub fn database_path(&self, node: &NodeSpec) -> PathBuf {
+        self.backend.database_path(node)
+    }
+
+    /// Spawns `ai-memory mcp` for `agent` on the node's database, with piped stdio and its
+    /// stderr appended to the node's log folder.
+    pub fn spawn_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: PathBuf) -> Result<std::process::Child> {
+        let mut command = self.backend.mcp_command(node, agent)?;
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_log)
+            .with_context(|| format!("failed to open {}", stderr_log.display()))?;
+        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(log);
+        spawner::spawn(command).with_context(|| format!("failed to start `ai-memory mcp` for {agent} on {}", node.name))
+    }
+
+    /// Asks the node's health route once: `Ok(())` on HTTP 200 with `status: "ok"`.
+    pub async fn check_health(&self, node: &NodeSpec) -> Result<(), String> {
+        let mut request = HttpRequest::get(format!("{}/api/v1/health", self.url(node)));
+        request.timeout = Duration::from_secs(2);
+        let response = self.http.send(request).await;
+        if let Some(error) = response.error {
+            return Err(error);
+        }
+        let status_ok = response.json.as_ref().and_then(|j| j.get("status")).and_then(|s| s.as_str()) == Some("ok");
+        if response.status == 200 && status_ok {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}: {}", response.status, response.body.chars().take(200).collect::<String>()))
+        }
+    }
+
+    /// Polls the health route until it answers, the process exits, or `limit` passes.
+    pub async fn wait_healthy(&self, node: &NodeSpec, limit: Duration) -> Result<()> {
+        let started = Instant::now();
+        let mut last_error: String;
+        loop {
+            if let ProcessState::Exited(how) = self.backend.state(node).await {
+                bail!(
+                    "{} exited during start-up ({how}); the last lines of its log:\n{}",
+                    node.name,
+                    self.backend.log_tail(node, 15)
+                );
+            }
+            match self.check_health(node).await {
+                Ok(()) => {
+                    tracing::debug!(node = %node.name, elapsed_ms = started.elapsed().as_millis() as u64, "node healthy");
+                    return Ok(());
+                }
+                Err(err) => last_error = err,
+            }
+            if started.elapsed() >= limit {
+                bail!(
+                    "{} did not become healthy within {} s (last health check: {last_error}); the last lines of its log:\n{}",
+                    node.name,
+                    limit.as_secs(),
+                    self.backend.log_tail(node, 15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Returns every node to a pristine state: heal, stop, delete the database files, start,
+    /// wait for health.
+    pub async fn reset(&self) -> Result<()> {
+        self.heal().await?;
+        for node in &self.config.nodes {
+            self.backend.stop(node).await?;
+            self.backend.wipe_data(node).await?;
+        }
+        self.start_all().await
+    }
+
+    /// Faults currently applied to each node, in topology order.
+    pub fn conditions(&self) -> Vec<NodeCondition> {
+        self.conditions.lock().expect("conditions lock").clone()
+    }
+
+    /// Stops every node and removes the mesh's state.
+    pub async fn teardown(&self) -> Result<()> {
+        tracing::info!("tearing the mesh down");
+        self.backend.teardown().await
+    }
+}

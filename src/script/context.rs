@@ -1,0 +1,81 @@
+//! The state one scenario run shares between its Lua modules.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::cancel::Cancel;
+use crate::client::McpSession;
+use crate::mesh::Mesh;
+use crate::report::{Convergence, ScenarioLog};
+
+use super::loader::LuaRoots;
+
+/// Default per-scenario time limit; a scenario may set its own with `scenario { timeout = N }`.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// How a scenario ended before the end of its script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EarlyEnd {
+    Emit,
+    Fail,
+    Skip(String),
+}
+
+/// What the scenario has recorded so far.
+#[derive(Debug, Default)]
+pub struct ScenarioState {
+    pub declared: bool,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub reasons: Vec<String>,
+    pub failed: bool,
+    pub fields: Map<String, Value>,
+    pub ended: Option<EarlyEnd>,
+    pub convergence: Vec<Convergence>,
+    /// Set when a fault could not be applied; the scenario is then skipped with this reason.
+    pub fault_unavailable: Option<String>,
+}
+
+/// An open MCP session; the heal phase closes whatever the script left open.
+pub type SharedSession = Rc<tokio::sync::Mutex<Option<McpSession>>>;
+
+pub struct ScriptContext {
+    pub mesh: Arc<Mesh>,
+    pub run_dir: PathBuf,
+    pub roots: LuaRoots,
+    pub scenario_dir: Option<PathBuf>,
+    pub log: ScenarioLog,
+    pub state: RefCell<ScenarioState>,
+    pub started: Instant,
+    pub deadline: Cell<Instant>,
+    pub time_limit: Cell<Duration>,
+    pub cancel: Cancel,
+    pub mcp_sessions: RefCell<Vec<SharedSession>>,
+}
+
+impl ScriptContext {
+    /// The id reports use: the declared one, else the file name.
+    pub fn scenario_id(&self) -> String {
+        self.state.borrow().id.clone().unwrap_or_else(|| self.log.stem().to_string())
+    }
+
+    /// Sets a new time limit counted from the scenario's start.
+    pub fn set_time_limit(&self, limit: Duration) {
+        self.time_limit.set(limit);
+        self.deadline.set(self.started + limit);
+    }
+
+    /// The error a runaway or interrupted script gets from the instruction hook, if any.
+    pub fn interruption(&self) -> Option<String> {
+        if self.cancel.is_cancelled() {
+            return Some("interrupted".into());
+        }
+        (Instant::now() >= self.deadline.get())
+            .then(|| format!("scenario exceeded its time limit of {} s", self.time_limit.get().as_secs()))
+    }
+}

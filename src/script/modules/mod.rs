@@ -1,0 +1,47 @@
+//! The modules scripts see, one file each. [`register_all`] installs them as globals and as
+//! `require`-able names (`require "amesh.json"`) through `package.preload`.
+
+mod fault;
+mod json;
+mod mcp;
+mod node;
+mod time;
+mod util;
+
+use std::rc::Rc;
+
+use mlua::{Lua, Table};
+
+use super::context::ScriptContext;
+
+pub use mcp::close_all as close_mcp_sessions;
+pub use node::extend_methods as extend_node_methods;
+
+pub(crate) fn context(lua: &Lua) -> mlua::Result<Rc<ScriptContext>> {
+    lua.app_data_ref::<Rc<ScriptContext>>()
+        .map(|c| c.clone())
+        .ok_or_else(|| mlua::Error::runtime("amesh context is missing"))
+}
+
+/// Installs every module.
+pub fn register_all(lua: &Lua) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let modules: [(&str, Table); 5] = [
+        ("json", json::module(lua)?),
+        ("url", util::url_module(lua)?),
+        ("fault", fault::module(lua)?),
+        ("mcp", mcp::module(lua)?),
+        ("mesh", node::mesh_info(lua)?),
+    ];
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    for (name, table) in modules {
+        globals.set(name, table.clone())?;
+        let loader = lua.create_function(move |_, ()| Ok(table.clone()))?;
+        preload.set(format!("amesh.{name}"), loader)?;
+    }
+
+    node::register(lua)?;
+    time::register(lua)?;
+    util::register(lua)?;
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! Node handles: `node(i | name | agent_id)`, `nodes()`, `agents()`, the HTTP methods,
+//! `node:sql`, and the `mesh` information table.
+
+use std::time::Duration;
+
+use mlua::{Function, Lua, MultiValue, Table, Value};
+use reqwest::Method;
+use serde_json::json;
+
+use super::{context, json as lua_json, util};
+use crate::client::history::body_summary;
+use crate::client::{HttpRequest, HttpResponse, http::DEFAULT_TIMEOUT};
+use crate::mesh::NodeSpec;
+
+const NODE_METHODS_KEY: &str = "amesh.node_methods";
+
+/// Reads the node index out of a node table passed as `self`.
+fn node_spec(lua: &Lua, handle: &Table) -> mlua::Result<NodeSpec> {
+    let index: usize = handle
+        .get::<Option<usize>>("index")?
+        .ok_or_else(|| mlua::Error::runtime("expected a node handle (from node(i)), got a table without an index"))?;
+    let ctx = context(lua)?;
+    ctx.mesh
+        .nodes()
+        .get(index.wrapping_sub(1))
+        .cloned()
+        .ok_or_else(|| mlua::Error::runtime(format!("no node with index {index}")))
+}
+
+fn make_handle(lua: &Lua, spec: &NodeSpec, url: String) -> mlua::Result<Table> {
+    let handle = lua.create_table()?;
+    handle.set("name", spec.name.as_str())?;
+    handle.set("index", spec.index)?;
+    handle.set("role", spec.role.as_str())?;
+    handle.set("agent_id", spec.agent_id.as_deref())?;
+    handle.set("url", url)?;
+    handle.set("address", spec.address.to_string())?;
+    handle.set("field_name", spec.field_name())?;
+
+    let meta = lua.create_table()?;
+    meta.set("__index", lua.named_registry_value::<Table>(NODE_METHODS_KEY)?)?;
+    let name = spec.name.clone();
+    meta.set("__tostring", lua.create_function(move |_, _: Value| Ok(format!("node({name})")))?)?;
+    handle.set_metatable(Some(meta))?;
+    Ok(handle)
+}
+
+/// Request options as scripts pass them.
+struct Options {
+    agent: Option<String>,
+    headers: Vec<(String, String)>,
+    query: Option<String>,
+    timeout: Duration,
+    body: Option<Vec<u8>>,
+}
+
+fn parse_options(lua: &Lua, options: Option<Table>, body: Value) -> mlua::Result<Options> {
+    let mut parsed = Options { agent: None, headers: Vec::new(), query: None, timeout: DEFAULT_TIMEOUT, body: None };
+    let mut body = body;
+    if let Some(options) = options {
+        parsed.agent = options.get("agent")?;
+        if let Some(headers) = options.get::<Option<Table>>("headers")? {
+            for pair in headers.pairs::<String, String>() {
+                parsed.headers.push(pair?);
+            }
+        }
+        if let Some(query) = options.get::<Option<Table>>("query")? {
+            parsed.query = Some(util::build_query(&query)?);
+        }
+        if let Some(seconds) = options.get::<Option<f64>>("timeout")? {
+            if !(seconds > 0.0 && seconds.is_finite()) {
+                return Err(mlua::Error::runtime(format!("request timeout must be a positive number of seconds, got {seconds}")));
+            }
+            parsed.timeout = Duration::from_secs_f64(seconds);
+        }
+        if matches!(body, Value::Nil) {
+            body = options.get("body")?;
+        }
+    }
+    parsed.body = match body {
+        Value::Nil => None,
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        other => Some(serde_json::to_vec(&lua_json::from_lua(lua, other)?).map_err(mlua::Error::external)?),
+    };
+    Ok(parsed)
+}
+
+fn response_table(lua: &Lua, response: &HttpResponse) -> mlua::Result<Table> {
+    let table = lua.create_table()?;
+    table.set("status", response.status)?;
+    let headers = lua.create_table()?;
+    for (name, value) in &response.headers {
+        headers.set(name.as_str(), value.as_str())?;
+    }
+    table.set("headers", headers)?;
+    table.set("body", response.body.as_str())?;
+    table.set(
+        "json",
+        match &response.json {
+            Some(value) => lua_json::to_lua(lua, value)?,
+            None => Value::Nil,
+        },
+    )?;
+    table.set("elapsed_ms", response.elapsed_ms)?;
+    table.set("error", response.error.as_deref())?;
+    Ok(table)
+}
+
+/// Sends one request for a script and records it in the history.
+async fn request(lua: Lua, handle: Table, method: String, path: String, body: Value, options: Option<Table>) -> mlua::Result<Table> {
+    let spec = node_spec(&lua, &handle)?;
+    let ctx = context(&lua)?;
+    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| mlua::Error::runtime(format!("invalid HTTP method {method:?}")))?;
+    let options = parse_options(&lua, options, body)?;
+
+    let mut url = format!("{}{}", ctx.mesh.url(&spec), path);
+    if let Some(query) = options.query.filter(|q| !q.is_empty()) {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&query);
+    }
+    let mut headers = options.headers;
+    if let Some(agent) = &options.agent {
+        headers.push(("X-Agent-Id".into(), agent.clone()));
+    }
+
+    let mut event = json!({ "method": method.as_str(), "url": url, "agent": options.agent });
+    if let Some(body) = &options.body {
+        event.as_object_mut().expect("object").extend(body_summary(body).as_object().cloned().unwrap_or_default());
+    }
+    ctx.mesh.history.record("request", Some(&spec.name), event);
+
+    let request = HttpRequest { method, url, headers, body: options.body, timeout: options.timeout };
+    let response = ctx.mesh.http.send(request).await;
+
+    let mut event = json!({ "status": response.status, "elapsed_ms": response.elapsed_ms, "error": response.error });
+    event.as_object_mut().expect("object").extend(body_summary(response.body.as_bytes()).as_object().cloned().unwrap_or_default());
+    ctx.mesh.history.record("response", Some(&spec.name), event);
+    response_table(&lua, &response)
+}
+
+/// Runs a read-only query on the node's database, with a 5 s busy timeout as upstream's probe.
+fn sql(lua: &Lua, handle: Table, query: String) -> mlua::Result<MultiValue> {
+    let spec = node_spec(lua, &handle)?;
+    let path = context(lua)?.mesh.database_path(&spec);
+    let run = || -> rusqlite::Result<Vec<Vec<serde_json::Value>>> {
+        let connection = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        let mut statement = connection.prepare(&query)?;
+        let columns = statement.column_count();
+        let rows = statement.query_map([], |row| {
+            (0..columns)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                        rusqlite::types::ValueRef::Integer(v) => json!(v),
+                        rusqlite::types::ValueRef::Real(v) => json!(v),
+                        rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(b) => json!(hex::encode(b)),
+                    })
+                })
+                .collect()
+        })?;
+        rows.collect()
+    };
+    match run() {
+        Ok(rows) => Ok(MultiValue::from_vec(vec![lua_json::to_lua(lua, &json!(rows))?])),
+        Err(err) => Ok(MultiValue::from_vec(vec![Value::Nil, Value::String(lua.create_string(format!("{}: {err}", spec.name))?)])),
+    }
+}
+
+fn methods(lua: &Lua) -> mlua::Result<Table> {
+    let methods = lua.create_table()?;
+    methods.set(
+        "request",
+        lua.create_async_function(|lua, (handle, method, path, options): (Table, String, String, Option<Table>)| {
+            request(lua, handle, method, path, Value::Nil, options)
+        })?,
+    )?;
+    for verb in ["get", "delete"] {
+        methods.set(
+            verb,
+            lua.create_async_function(move |lua, (handle, path, options): (Table, String, Option<Table>)| {
+                request(lua, handle, verb.to_string(), path, Value::Nil, options)
+            })?,
+        )?;
+    }
+    for verb in ["post", "put", "patch"] {
+        methods.set(
+            verb,
+            lua.create_async_function(move |lua, (handle, path, body, options): (Table, String, Value, Option<Table>)| {
+                request(lua, handle, verb.to_string(), path, body, options)
+            })?,
+        )?;
+    }
+    methods.set("sql", lua.create_function(|lua, (handle, query): (Table, String)| sql(lua, handle, query))?)?;
+    Ok(methods)
+}
+
+/// Installs `node`, `nodes` and `agents`.
+pub fn register(lua: &Lua) -> mlua::Result<()> {
+    lua.set_named_registry_value(NODE_METHODS_KEY, methods(lua)?)?;
+    let ctx = context(lua)?;
+    let handles = lua.create_table()?;
+    for spec in ctx.mesh.nodes() {
+        handles.push(make_handle(lua, spec, ctx.mesh.url(spec))?)?;
+    }
+    lua.set_named_registry_value("amesh.nodes", handles.clone())?;
+
+    let all = handles.clone();
+    let lookup = lua.create_function(move |_, which: Value| {
+        for handle in all.sequence_values::<Table>() {
+            let handle = handle?;
+            let matches = match &which {
+                Value::Integer(i) => handle.get::<i64>("index")? == *i,
+                Value::Number(n) => handle.get::<i64>("index")? as f64 == *n,
+                Value::String(s) => {
+                    let s = s.to_str()?;
+                    handle.get::<String>("name")? == *s || handle.get::<Option<String>>("agent_id")?.as_deref() == Some(&*s)
+                }
+                _ => return Err(mlua::Error::runtime("node() takes an index, a node name or an agent id")),
+            };
+            if matches {
+                return Ok(handle);
+            }
+        }
+        let shown = match &which {
+            Value::String(s) => format!("{:?}", s.to_string_lossy()),
+            other => format!("{other:?}"),
+        };
+        Err(mlua::Error::runtime(format!("no node matches {shown}; nodes are node(1) to node({})", all.raw_len())))
+    })?;
+    lua.globals().set("node", lookup)?;
+
+    let all = handles.clone();
+    lua.globals().set("nodes", lua.create_function(move |lua, ()| {
+        let list = lua.create_table()?;
+        for handle in all.sequence_values::<Table>() {
+            list.push(handle?)?;
+        }
+        Ok(list)
+    })?)?;
+
+    let all = handles;
+    lua.globals().set("agents", lua.create_function(move |lua, ()| {
+        let list = lua.create_table()?;
+        for handle in all.sequence_values::<Table>() {
+            let handle = handle?;
+            if handle.get::<String>("role")? == "agent" {
+                list.push(handle)?;
+            }
+        }
+        Ok(list)
+    })?)?;
+    Ok(())
+}
+
+/// Adds Lua-written methods (the `memory` helpers) to every node handle.
+pub fn extend_methods(lua: &Lua, name: &str, function: Function) -> mlua::Result<()> {
+    lua.named_registry_value::<Table>(NODE_METHODS_KEY)?.set(name, function)
+}
+
+/// The `mesh` table: backend, TLS mode, agent group, SUT version, size.
+pub fn mesh_info(lua: &Lua) -> mlua::Result<Table> {
+    let ctx = context(lua)?;
+    let info = lua.create_table()?;
+    info.set("backend", ctx.mesh.backend_kind().to_string())?;
+    info.set("tls_mode", ctx.mesh.config.tls.to_string())?;
+    info.set("agent_group", ctx.mesh.config.agent_group.as_str())?;
+    info.set("ai_memory_version", ctx.mesh.binary.version.as_str())?;
+    info.set("size", ctx.mesh.nodes().len())?;
+    Ok(info)
+}
