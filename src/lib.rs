@@ -3,6 +3,7 @@
 //! (nodes, backends, faults), `client` (HTTP, MCP, history), `script` (the Lua runtime),
 //! `campaign` (the testbook), `report` (artifacts) and `cli`.
 
+pub mod campaign;
 pub mod cancel;
 pub mod cli;
 pub mod client;

@@ -4,6 +4,7 @@
 mod bench;
 mod doctor;
 mod run;
+mod testbook;
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Run one or more scenarios on one fresh mesh, in order; prints one JSON verdict per line.
     Run(run::RunArgs),
+    /// Run the testbook campaign: baseline, F3 canary, every scenario, campaign files.
+    Testbook(testbook::TestbookArgs),
     /// Install the pinned ai-memory and stage the embedder model into the cache.
     Setup(CommonArgs),
     /// Show what amesh found: ai-memory binary and version, model, libfaketime, Docker engine.
@@ -151,6 +154,7 @@ pub fn main() -> i32 {
         Command::Run(args) => args.common.clone(),
         Command::Setup(common) | Command::Doctor(common) => common.clone(),
         Command::Bench(args) => args.common.clone(),
+        Command::Testbook(args) => args.common.clone(),
     };
     init_logging(&common);
 
@@ -169,6 +173,7 @@ pub fn main() -> i32 {
             Command::Setup(common) => doctor::setup(&common).await,
             Command::Doctor(common) => doctor::doctor(&common).await,
             Command::Bench(args) => bench::bench(args, cancel).await,
+            Command::Testbook(args) => testbook::testbook(args, cancel).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -164,6 +164,10 @@ fn first_line(text: &str) -> String {
 fn classify(ctx: &ScriptContext, ending: Ending) {
     let mut state = ctx.state.borrow_mut();
     match ending {
+        Ending::Finished { ok: true, .. } if !state.declared => {
+            state.failed = true;
+            state.reasons.push("the script never called scenario { ... }, so it reported nothing".into());
+        }
         Ending::Finished { ok: true, .. } => {}
         Ending::Finished { ok: false, message, trace } => {
             if state.ended.is_some() {
