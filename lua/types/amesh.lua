@@ -167,6 +167,26 @@ function Node:delete_memory(id, agent) end
 ---@return any[][]|nil rows, string|nil err
 function Node:sql(query) end
 
+--- Scrapes `/api/v1/metrics` and parses the Prometheus text, one sample per line:
+--- `{name, labels, key = name .. "{" .. labels .. "}", value, type}` (value nil for NaN).
+---@param opts? RequestOptions
+---@return string text, {name: string, labels: string, key: string, value: number, type: string}[] samples, Response res
+function Node:metrics(opts) end
+
+--- Sends a request as this node to `peer`'s mesh address: a peer-to-peer call carrying this
+--- node's identity (its client certificate under TLS) rather than the harness's.
+---@param peer Node
+---@param method string
+---@param path string
+---@param opts? RequestOptions
+---@return Response
+function Node:call_peer(peer, method, path, opts) end
+
+--- Returns the node's current time read from its `Date` header, as RFC 3339 with `+00:00`
+--- and whole seconds, so that checkpoints use the clock the node stamps rows with.
+---@return string|nil time, Response res
+function Node:clock() end
+
 --- Returns a node by 1-based index, name ("node-3") or agent id ("ai:charlie"). Raises when
 --- no node matches.
 ---@param which integer|string

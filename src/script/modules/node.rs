@@ -106,8 +106,14 @@ fn response_table(lua: &Lua, response: &HttpResponse) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// Sends one request for a script and records it in the history.
+/// Sends one request for a script to the node `handle` and records it in the history.
 async fn request(lua: Lua, handle: Table, method: String, path: String, body: Value, options: Option<Table>) -> mlua::Result<Table> {
+    send(lua, None, handle, method, path, body, options).await
+}
+
+/// Sends a request as node `sender` to node `target`'s mesh address (peer-to-peer calls).
+/// On plain HTTP the sender adds no credentials; the history records who called whom.
+async fn send(lua: Lua, sender: Option<NodeSpec>, handle: Table, method: String, path: String, body: Value, options: Option<Table>) -> mlua::Result<Table> {
     let spec = node_spec(&lua, &handle)?;
     let ctx = context(&lua)?;
     let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
@@ -124,7 +130,7 @@ async fn request(lua: Lua, handle: Table, method: String, path: String, body: Va
         headers.push(("X-Agent-Id".into(), agent.clone()));
     }
 
-    let mut event = json!({ "method": method.as_str(), "url": url, "agent": options.agent });
+    let mut event = json!({ "method": method.as_str(), "url": url, "agent": options.agent, "from": sender.as_ref().map(|s| s.name.clone()) });
     if let Some(body) = &options.body {
         event.as_object_mut().expect("object").extend(body_summary(body).as_object().cloned().unwrap_or_default());
     }
@@ -172,6 +178,68 @@ fn sql(lua: &Lua, handle: Table, query: String) -> mlua::Result<MultiValue> {
     }
 }
 
+/// Parses Prometheus text line by line: one sample per line, keyed `name{labels}` as written,
+/// with the value parsed as a float (exponent notation, `+Inf` and `NaN` included) and the
+/// type from the metric's `# TYPE` line.
+pub fn parse_metrics(text: &str) -> Vec<serde_json::Value> {
+    use prometheus_parse::{LineInfo, SampleType};
+    let mut types: std::collections::HashMap<String, &'static str> = std::collections::HashMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        match LineInfo::parse(line) {
+            LineInfo::Type { metric_name, metric_alias, sample_type } => {
+                let kind = match sample_type {
+                    SampleType::Counter => "counter",
+                    SampleType::Gauge => "gauge",
+                    SampleType::Histogram => "histogram",
+                    SampleType::Summary => "summary",
+                    SampleType::Untyped => "untyped",
+                };
+                let base = metric_alias.unwrap_or(metric_name);
+                for suffix in ["", "_bucket", "_sum", "_count"] {
+                    types.insert(format!("{base}{suffix}"), kind);
+                }
+            }
+            LineInfo::Sample { metric_name, labels, value, .. } => {
+                let Ok(value) = value.parse::<f64>() else { continue };
+                let labels = labels.unwrap_or_default();
+                let key = if labels.is_empty() { metric_name.to_string() } else { format!("{metric_name}{{{labels}}}") };
+                samples.push(json!({
+                    "name": metric_name,
+                    "labels": labels,
+                    "key": key,
+                    "value": value,
+                    "type": types.get(metric_name).copied().unwrap_or("untyped"),
+                }));
+            }
+            _ => {}
+        }
+    }
+    samples
+}
+
+async fn metrics(lua: Lua, handle: Table, options: Option<Table>) -> mlua::Result<MultiValue> {
+    let response = request(lua.clone(), handle, "GET".into(), "/api/v1/metrics".into(), Value::Nil, options).await?;
+    let text: String = response.get("body")?;
+    let samples = lua_json::to_lua(&lua, &serde_json::Value::Array(parse_metrics(&text)))?;
+    Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(&text)?), samples, Value::Table(response)]))
+}
+
+/// The node's current time, from the `Date` header of its health answer, as RFC 3339 with
+/// `+00:00` and whole seconds.
+async fn clock(lua: Lua, handle: Table) -> mlua::Result<MultiValue> {
+    let response = request(lua.clone(), handle, "GET".into(), "/api/v1/health".into(), Value::Nil, None).await?;
+    let headers: Table = response.get("headers")?;
+    let parsed = headers
+        .get::<Option<String>>("date")?
+        .and_then(|date| chrono::DateTime::parse_from_rfc2822(&date).ok())
+        .map(|time| time.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+    Ok(match parsed {
+        Some(time) => MultiValue::from_vec(vec![Value::String(lua.create_string(&time)?), Value::Table(response)]),
+        None => MultiValue::from_vec(vec![Value::Nil, Value::Table(response)]),
+    })
+}
+
 fn methods(lua: &Lua) -> mlua::Result<Table> {
     let methods = lua.create_table()?;
     methods.set(
@@ -197,6 +265,15 @@ fn methods(lua: &Lua) -> mlua::Result<Table> {
         )?;
     }
     methods.set("sql", lua.create_function(|lua, (handle, query): (Table, String)| sql(lua, handle, query))?)?;
+    methods.set("clock", lua.create_async_function(|lua, handle: Table| clock(lua, handle))?)?;
+    methods.set("metrics", lua.create_async_function(|lua, (handle, options): (Table, Option<Table>)| metrics(lua, handle, options))?)?;
+    methods.set(
+        "call_peer",
+        lua.create_async_function(|lua, (handle, peer, method, path, options): (Table, Table, String, String, Option<Table>)| async move {
+            let sender = node_spec(&lua, &handle)?;
+            send(lua, Some(sender), peer, method, path, Value::Nil, options).await
+        })?,
+    )?;
     Ok(methods)
 }
 
@@ -273,4 +350,21 @@ pub fn mesh_info(lua: &Lua) -> mlua::Result<Table> {
     info.set("ai_memory_version", ctx.mesh.binary.version.as_str())?;
     info.set("size", ctx.mesh.nodes().len())?;
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_metrics;
+
+    #[test]
+    fn metrics_keep_labels_and_exponents() {
+        let text = "# HELP a_total doc\n# TYPE a_total counter\na_total{kind=\"x\"} 1e+06\nb_gauge 2.5\n\nc NaN\n";
+        let samples = parse_metrics(text);
+        assert_eq!(samples.len(), 3);
+        assert_eq!(samples[0]["key"], "a_total{kind=\"x\"}");
+        assert_eq!(samples[0]["value"], 1_000_000.0);
+        assert_eq!(samples[0]["type"], "counter");
+        assert_eq!(samples[1]["type"], "untyped");
+        assert!(samples[2]["value"].is_null(), "NaN has no JSON form");
+    }
 }
