@@ -123,14 +123,15 @@ fn init_logging(common: &CommonArgs) {
 }
 
 /// Cancels on the first SIGINT or SIGTERM; a second one exits at once (the spawner's
-/// death signal still takes every node down).
+/// death signal still takes every node down). The handlers are registered before this returns,
+/// so a signal can never meet the default action once a command runs.
 fn watch_signals(cancel: Cancel) {
     use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::error!("failed to install signal handlers");
+        return;
+    };
     tokio::spawn(async move {
-        let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-            tracing::error!("failed to install signal handlers");
-            return;
-        };
         for round in 0.. {
             let name = tokio::select! {
                 _ = interrupt.recv() => "SIGINT",

@@ -58,7 +58,8 @@ pub fn compile_check(file: &ScenarioFile) -> Result<(), String> {
 
 enum Ending {
     Finished { ok: bool, message: Option<String>, trace: Option<String> },
-    TimedOut,
+    /// The time limit that was exceeded.
+    TimedOut(Duration),
     Interrupted,
 }
 
@@ -106,7 +107,10 @@ async fn execute(lua: &Lua, runner: mlua::Function, file: &ScenarioFile, ctx: &R
         Err(err) => return Ending::Finished { ok: false, message: Some(err.to_string()), trace: None },
     };
     let call = runner.call_async::<(bool, Value, Option<String>)>(main);
-    tokio::select! {
+    let ending = tokio::select! {
+        biased;
+        () = cancel.cancelled() => Ending::Interrupted,
+        () = deadline_passed(ctx) => Ending::TimedOut(ctx.time_limit.get()),
         outcome = call => match outcome {
             Ok((ok, error, trace)) => Ending::Finished {
                 ok,
@@ -115,8 +119,14 @@ async fn execute(lua: &Lua, runner: mlua::Function, file: &ScenarioFile, ctx: &R
             },
             Err(err) => Ending::Finished { ok: false, message: Some(err.to_string()), trace: None },
         },
-        () = deadline_passed(ctx) => Ending::TimedOut,
-        () = cancel.cancelled() => Ending::Interrupted,
+    };
+
+    // The instruction hook raises inside Lua when Ctrl-C arrives or the time limit passes,
+    // so a script can fail for either reason before this task sees the other branch.
+    match ending {
+        Ending::Finished { ok: false, .. } if cancel.is_cancelled() => Ending::Interrupted,
+        Ending::Finished { ok: false, .. } if Instant::now() >= ctx.deadline.get() => Ending::TimedOut(ctx.time_limit.get()),
+        other => other,
     }
 }
 
@@ -185,8 +195,8 @@ fn classify(ctx: &ScriptContext, ending: Ending) {
             state.failed = true;
             state.reasons.push(format!("runtime error: {}", first_line(&message)));
         }
-        Ending::TimedOut => {
-            let reason = format!("scenario exceeded its time limit of {} s", ctx.time_limit.get().as_secs());
+        Ending::TimedOut(limit) => {
+            let reason = format!("scenario exceeded its time limit of {} s", limit.as_secs());
             drop(state);
             ctx.log.line(&reason);
             let mut state = ctx.state.borrow_mut();
