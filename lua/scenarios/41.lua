@@ -40,13 +40,15 @@ for _, n in ipairs(peers) do
   log(("  %s T0 parsed %d memory counters"):format(n.name, count_keys(t0[n.name])))
 end
 
+-- Right after S40's 500-row bulk the nodes are still embedding and a write takes seconds,
+-- so the wait for the peers allows 30 s.
 local ns = "scenario41-activity-" .. uuid():sub(1, 6)
 for i = 0, 4 do
   node(1):write { agent = "ai:alice", namespace = ns, title = "m-" .. i, content = "k-" .. uuid() }
 end
 eventually(function()
   return (node(2):count(ns, { limit = 20 }) or 0) == 5 and (node(3):count(ns, { limit = 20 }) or 0) == 5
-end, { timeout = 10, what = "node-2 and node-3 applied alice's 5 writes" })
+end, { timeout = 30, what = "node-2 and node-3 applied alice's 5 writes" })
 
 log("scrape T1")
 local t1, c1 = {}, {}

@@ -78,6 +78,7 @@ function scenario(opts) end
 ---@field tier? string "short" | "mid" (default) | "long"
 ---@field priority? integer Default 5.
 ---@field meta? table Extra metadata; its keys override the stamped `agent_id` and `scenario`.
+---@field timeout? number Request timeout in seconds (default 60).
 
 ---@class CountOptions
 ---@field contains? string Count rows whose content contains this text.

@@ -80,7 +80,12 @@ fn parse_options(lua: &Lua, options: Option<Table>, body: Value) -> mlua::Result
     parsed.body = match body {
         Value::Nil => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        other => Some(serde_json::to_vec(&lua_json::from_lua(lua, other)?).map_err(mlua::Error::external)?),
+        other => {
+            let value = lua_json::from_lua(lua, other).map_err(|err| {
+                mlua::Error::runtime(format!("the request body cannot be encoded as JSON: {err} (strings in a JSON body must be valid UTF-8; send raw bytes as a string body instead)"))
+            })?;
+            Some(serde_json::to_vec(&value).map_err(mlua::Error::external)?)
+        }
     };
     Ok(parsed)
 }
