@@ -10,13 +10,7 @@ local peers = { node(2), node(3) }
 
 -- Returns the first argument that is a non-empty table, else an empty table, as Python's
 -- `a or b or []` picks a list.
-local function first_list(...)
-  for i = 1, select("#", ...) do
-    local value = select(i, ...)
-    if type(value) == "table" and next(value) ~= nil then return value end
-  end
-  return {}
-end
+local first_list = require("testbook").first_list
 
 -- Returns how many /search results on `n` contain the token.
 local function search_hits(n)

@@ -8,17 +8,9 @@ local marker = "arc-" .. uuid()
 
 -- Returns the first argument that is a non-empty table, else an empty table, as Python's
 -- `a or b or []` picks a list.
-local function first_list(...)
-  for i = 1, select("#", ...) do
-    local value = select(i, ...)
-    if type(value) == "table" and next(value) ~= nil then return value end
-  end
-  return {}
-end
+local first_list = require("testbook").first_list
 
-local function is_object(value)
-  return type(value) == "table" and getmetatable(value) ~= getmetatable(json.array())
-end
+local is_object = json.is_object
 
 log("alice writes M1 on node-1")
 local m1_id, write_res = node(1):write { agent = "ai:alice", namespace = ns, title = "archive-me", content = marker }

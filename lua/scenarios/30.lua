@@ -6,9 +6,7 @@ local s = scenario { id = "30", title = "Capabilities handshake equivalence", ne
 -- 200 with a JSON object is the node's view.
 local PROBE_PATHS = { "/api/v1/capabilities", "/api/v1/capability", "/api/v1/version" }
 
-local function is_object(value)
-  return type(value) == "table" and getmetatable(value) ~= getmetatable(json.array())
-end
+local is_object = json.is_object
 
 -- Returns the first value that Python would treat as true: not nil, null, false, "" or 0.
 local function first_truthy(...)

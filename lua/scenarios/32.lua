@@ -8,13 +8,7 @@ local marker = "inb-" .. uuid()
 -- versions have used.
 local function inbox(n, agent)
   local body = n:get("/api/v1/inbox?agent_id=" .. agent .. "&limit=50", { agent = agent }).json
-  if type(body) ~= "table" then return {} end
-  if getmetatable(body) == getmetatable(json.array()) then return body end
-  for _, key in ipairs { "messages", "notifications", "inbox" } do
-    local list = body[key]
-    if type(list) == "table" and next(list) ~= nil then return list end
-  end
-  return {}
+  return require("testbook").list_in(body, "messages", "notifications", "inbox")
 end
 
 -- The notify `content` comes back as the message's `payload`.

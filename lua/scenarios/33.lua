@@ -12,20 +12,7 @@ local m2 = "sub-post-" .. uuid()
 -- without a namespace).
 local function subscriptions()
   local body = node(2):get("/api/v1/subscriptions?agent_id=ai:bob", { agent = "ai:bob" }).json
-  local pool = {}
-  if type(body) == "table" then
-    if getmetatable(body) == getmetatable(json.array()) then
-      pool = body
-    else
-      for _, key in ipairs { "subscriptions", "namespaces" } do
-        local list = body[key]
-        if type(list) == "table" and next(list) ~= nil then
-          pool = list
-          break
-        end
-      end
-    end
-  end
+  local pool = require("testbook").list_in(body, "subscriptions", "namespaces")
   local names = {}
   for _, entry in ipairs(pool) do
     local name = entry

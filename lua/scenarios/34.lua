@@ -21,9 +21,7 @@ local function first_field(body, keys)
   return ""
 end
 
-local function is_object(value)
-  return type(value) == "table" and getmetatable(value) ~= getmetatable(json.array())
-end
+local is_object = json.is_object
 
 -- ai-memory 0.6.2 requires all four governance fields. Promote, delete and the approver
 -- type are not exercised here.

@@ -8,9 +8,7 @@ local parent = "scenario35-parent-" .. suffix
 local child = parent .. "/child"
 local OK_CODES = { [200] = true, [201] = true, [204] = true }
 
-local function is_object(value)
-  return type(value) == "table" and getmetatable(value) ~= getmetatable(json.array())
-end
+local is_object = json.is_object
 
 -- Upstream serializes the body and searches it as text. An empty id matches any text, as
 -- Python's `"" in s` does.

@@ -23,20 +23,7 @@ end
 -- server lists bare names without counts).
 local function listed_targets(n)
   local body = n:get("/api/v1/namespaces?limit=200").json
-  local pool = {}
-  if type(body) == "table" then
-    if getmetatable(body) == getmetatable(json.array()) then
-      pool = body
-    else
-      for _, key in ipairs { "namespaces", "items" } do
-        local list = body[key]
-        if type(list) == "table" and next(list) ~= nil then
-          pool = list
-          break
-        end
-      end
-    end
-  end
+  local pool = require("testbook").list_in(body, "namespaces", "items")
   local found = json.object()
   for _, entry in ipairs(pool) do
     if type(entry) == "table" then

@@ -413,6 +413,16 @@ function json.encode(value) end
 ---@return any
 function json.decode(text) end
 
+--- Returns whether `value` is a table marked as a JSON array (decoded arrays are).
+---@param value any
+---@return boolean
+function json.is_array(value) end
+
+--- Returns whether `value` is a table that encodes as a JSON object.
+---@param value any
+---@return boolean
+function json.is_object(value) end
+
 --- Marks a table as a JSON array (an empty one encodes as `[]`).
 ---@param t? table
 ---@return table

@@ -40,6 +40,15 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
 
     json.set(
+        "is_array",
+        lua.create_function(|lua, value: Value| Ok(matches!(&value, Value::Table(t) if t.metatable() == Some(lua.array_metatable()))))?,
+    )?;
+    json.set(
+        "is_object",
+        lua.create_function(|lua, value: Value| Ok(matches!(&value, Value::Table(t) if t.metatable() != Some(lua.array_metatable()))))?,
+    )?;
+
+    json.set(
         "array",
         lua.create_function(|lua, table: Option<Table>| {
             let table = match table {

@@ -57,7 +57,7 @@ function memory.list(n, namespace, opts)
   local res = n:get("/api/v1/memories", { query = { namespace = namespace, limit = opts.limit or 20 } })
   if res.status ~= 200 or type(res.json) ~= "table" then return nil, res end
   local rows = res.json.memories
-  if rows == nil and getmetatable(res.json) == getmetatable(json.array()) then rows = res.json end
+  if rows == nil and json.is_array(res.json) then rows = res.json end
   if type(rows) ~= "table" then return nil, res end
   return rows, res
 end
