@@ -5,6 +5,7 @@ pub mod backend;
 pub mod config;
 pub mod fault;
 pub mod process;
+pub mod serve;
 pub mod spawner;
 
 use std::path::PathBuf;

@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 
 use super::backend::{Backend, FaultUnavailable, ProcessState, StartOptions};
 use super::config::{BackendKind, Config, NodeSpec};
+use super::serve::{ServeSpec, serve_args};
 use crate::sut::{self, Binary, ModelStatus};
 
 /// Time a node gets to exit after SIGTERM before SIGKILL; serve would otherwise drain
@@ -112,19 +113,12 @@ impl ProcessBackend {
             .filter(|peer| peer.index != node.index)
             .map(|peer| format!("http://{}", peer.socket_addr()))
             .collect();
+        let database = self.database_path(node).display().to_string();
+        let address = node.address.to_string();
+        let spec = ServeSpec { database: &database, listen_host: &address, peer_urls: &peers };
 
         let mut command = self.base_command(node);
-        command
-            .arg("--db")
-            .arg(self.database_path(node))
-            .arg("serve")
-            .args(["--host", &node.address.to_string()])
-            .args(["--port", &node.port.to_string()])
-            .args(["--quorum-writes", &self.config.quorum_writes.to_string()])
-            .args(["--quorum-peers", &peers.join(",")])
-            .args(["--quorum-timeout-ms", &self.config.quorum_timeout_ms.to_string()])
-            .args(["--catchup-interval-secs", &self.config.catchup_interval_secs.to_string()])
-            .args(&self.config.extra_serve_args);
+        command.args(serve_args(&self.config, node, &spec));
 
         if let Some(offset) = options.clock_offset_secs {
             let library = self.libfaketime.as_ref().ok_or_else(|| {
