@@ -61,6 +61,7 @@ function scenario(opts) end
 ---@field query? table<string, any> Query parameters, percent-encoded and appended to the path.
 ---@field timeout? number Request timeout in seconds (default 60).
 ---@field body? any A table is sent as JSON, a string as is.
+---@field client_cert? boolean `false` sends no client certificate, as an anonymous client would (default true).
 
 ---@class Response
 ---@field status integer HTTP status, or 0 when no HTTP response arrived.

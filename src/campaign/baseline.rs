@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::McpSession;
 use crate::client::http::HttpRequest;
-use crate::mesh::{Mesh, NodeSpec, Role, TlsMode};
+use crate::mesh::{Identity, Mesh, NodeSpec, Role, TlsMode};
 
 const SPEC_VERSION: &str = "1.4.0";
 
@@ -37,6 +37,15 @@ async fn health(mesh: &Mesh, node: &NodeSpec) -> Health {
     }
 }
 
+/// Sends a health request without a client certificate; true when no HTTP answer came back
+/// (the TLS handshake was refused), as mTLS requires.
+async fn anonymous_probe_rejected(mesh: &Mesh, node: &NodeSpec) -> bool {
+    let mut request = HttpRequest::get(format!("{}/api/v1/health", mesh.url(node)));
+    request.timeout = std::time::Duration::from_secs(5);
+    let response = mesh.client(Identity::Anonymous).send(request).await;
+    response.status == 0
+}
+
 /// The peer count serve logged at start-up ("federation enabled: W=2 over 3 peer(s)").
 fn logged_peer_count(log: &str) -> Option<u64> {
     let line = log.lines().rev().find(|l| l.contains("federation enabled:"))?;
@@ -48,8 +57,8 @@ fn logged_peer_count(log: &str) -> Option<u64> {
 async fn mcp_probe(mesh: &Mesh, node: &NodeSpec, run_dir: &std::path::Path) -> Result<(usize, String), String> {
     let agent = node.agent_id.clone().unwrap_or_default();
     let log = run_dir.join("nodes").join(format!("{}-mcp.log", node.name));
-    let child = mesh.spawn_mcp(node, &agent, log).map_err(|e| format!("{e:#}"))?;
-    let mut session = McpSession::start(child).await.map_err(|e| format!("{e:#}"))?;
+    let transport = mesh.open_mcp(node, &agent, log).await.map_err(|e| format!("{e:#}"))?;
+    let mut session = McpSession::start(transport).await.map_err(|e| format!("{e:#}"))?;
     let tools = session.tools().await.map_err(|e| format!("{e:#}"));
     let server = session.server_info["name"].as_str().unwrap_or_default().to_string();
     session.close().await;
@@ -114,11 +123,12 @@ async fn measure_node(mesh: &Mesh, node: &NodeSpec, run_dir: &std::path::Path) -
     });
 
     let tls = mesh.config.tls;
+    let anonymous_rejected = tls == TlsMode::Mtls && anonymous_probe_rejected(mesh, node).await;
     let functional_probes = json!({
         "substrate_http_canary_f2a": health.ok,
         "mesh_connectivity_f4": federation_live,
         "tls_handshake_f6": if tls == TlsMode::Off { na("functional_probes.tls_handshake_f6", "tls_mode is off") } else { json!(health.ok) },
-        "mtls_enforcement_f7": if tls != TlsMode::Mtls { na("functional_probes.mtls_enforcement_f7", "tls_mode is not mtls") } else { Value::Null },
+        "mtls_enforcement_f7": if tls != TlsMode::Mtls { na("functional_probes.mtls_enforcement_f7", "tls_mode is not mtls") } else { json!(anonymous_rejected) },
         "embedder_loaded_f8": health.embedder_ready.unwrap_or(false),
         "amesh_peer_count": peer_count,
         "amesh_mcp_tool_count": tool_count,

@@ -152,7 +152,7 @@ impl Campaign {
             Ok(mesh) => Arc::new(mesh),
             Err(err) => {
                 tracing::error!("the mesh did not come up: {err:#}");
-                self.finish(&started_at, &[], self.cancel.is_cancelled());
+                self.finish(&started_at, &[], self.cancel.is_cancelled(), None);
                 return if self.cancel.is_cancelled() { Outcome::Interrupted } else { Outcome::InfrastructureError };
             }
         };
@@ -161,7 +161,8 @@ impl Campaign {
         if let Err(err) = mesh.teardown().await {
             tracing::error!("teardown failed: {err:#}");
         }
-        let passed = self.finish(&started_at, &reports, outcome == Outcome::Interrupted);
+        let fingerprints = mesh.tls.as_ref().map(|t| t.fingerprints());
+        let passed = self.finish(&started_at, &reports, outcome == Outcome::Interrupted, fingerprints);
         match outcome {
             Outcome::Passed if !passed => Outcome::Failed,
             other => other,
@@ -225,7 +226,7 @@ impl Campaign {
     }
 
     /// Writes the summary and meta; returns `overall_pass`.
-    fn finish(&self, started_at: &str, reports: &[(String, Value)], interrupted: bool) -> bool {
+    fn finish(&self, started_at: &str, reports: &[(String, Value)], interrupted: bool, tls_fingerprints: Option<Value>) -> bool {
         let ended_at = now();
         let facts = summary::CampaignFacts {
             campaign_id: &self.id,
@@ -235,6 +236,7 @@ impl Campaign {
             started_at,
             ended_at: &ended_at,
             interrupted,
+            tls_fingerprints,
         };
         let summary = summary::summary(&facts, reports);
         log_write(write_json(&self.dir.join("a2a-summary.json"), &summary));

@@ -14,6 +14,8 @@ pub struct CampaignFacts<'a> {
     pub started_at: &'a str,
     pub ended_at: &'a str,
     pub interrupted: bool,
+    /// Certificate fingerprints of a TLS mesh (never keys).
+    pub tls_fingerprints: Option<Value>,
 }
 
 fn host_name() -> String {
@@ -85,6 +87,7 @@ pub fn meta(facts: &CampaignFacts) -> Value {
             "backend": backend,
             "tls_mode": config.tls.to_string(),
             "config_sha256": config.sha256,
+            "tls_fingerprints": facts.tls_fingerprints.clone(),
         },
     })
 }
@@ -155,6 +158,7 @@ mod tests {
             started_at: "2026-01-01T00:00:00Z",
             ended_at: "2026-01-01T00:01:00Z",
             interrupted,
+            tls_fingerprints: None,
         }
     }
 

@@ -38,6 +38,16 @@ pub struct HttpResponse {
     pub error: Option<String>,
 }
 
+/// How a client speaks to nodes: plain HTTP, or HTTPS trusting the mesh CA, optionally with a
+/// client certificate.
+#[derive(Debug, Clone, Default)]
+pub struct TlsProfile {
+    /// PEM of the CA that signed the nodes' certificates; `None` means plain HTTP.
+    pub ca_pem: Option<String>,
+    /// Certificate then private key, PEM, presented to nodes that require a client certificate.
+    pub identity_pem: Option<Vec<u8>>,
+}
+
 /// A reqwest client bound to one TLS profile.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -47,12 +57,26 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client for plain-HTTP nodes.
     pub fn plain() -> Result<Self> {
-        let client = reqwest::Client::builder()
+        Self::new(&TlsProfile::default())
+    }
+
+    /// A client for `profile`. With a CA it trusts that CA only, so a node certificate from
+    /// anywhere else fails the handshake.
+    pub fn new(profile: &TlsProfile) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(20))
-            .connect_timeout(Duration::from_secs(5))
-            .build()?;
-        Ok(Self { client })
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(ca) = &profile.ca_pem {
+            builder = builder
+                .use_rustls_tls()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes())?);
+        }
+        if let Some(identity) = &profile.identity_pem {
+            builder = builder.identity(reqwest::Identity::from_pem(identity)?);
+        }
+        Ok(Self { client: builder.build()? })
     }
 
     /// Sends the request. Every request carries `Content-Type: application/json`, as upstream's

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::docker::network::{self as docker_network, Subnet};
 use crate::sut;
 
 /// Which backend runs the nodes.
@@ -85,6 +86,13 @@ impl NodeSpec {
     }
 }
 
+impl Config {
+    /// `http` or `https`, by TLS mode.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls == TlsMode::Off { "http" } else { "https" }
+    }
+}
+
 /// The resolved configuration every command works from.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -98,10 +106,23 @@ pub struct Config {
     pub extra_serve_args: Vec<String>,
     pub agent_group: String,
     pub nodes: Vec<NodeSpec>,
+    pub docker: DockerSettings,
     /// The file the configuration came from, if any.
     pub source: Option<PathBuf>,
     /// SHA-256 of the file's bytes, or of the empty string for the built-in default.
     pub sha256: String,
+}
+
+/// Settings of the Docker backend.
+#[derive(Debug, Clone, Default)]
+pub struct DockerSettings {
+    /// The mesh network's subnet; node i gets host address 10 + i.
+    pub subnet: Subnet,
+    /// A live mesh (`amesh mesh up --name NAME`) to run on instead of a new one; for
+    /// `amesh mesh up`, the name of the mesh to create.
+    pub mesh_name: Option<String>,
+    /// Whether the mesh outlives the command (set by `amesh mesh up`).
+    pub keep: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,6 +155,7 @@ struct MeshSection {
     port: Option<u16>,
     extra_serve_args: Option<Vec<String>>,
     agent_group: Option<String>,
+    docker_subnet: Option<Subnet>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +185,8 @@ pub struct Overrides {
     pub backend: Option<BackendKind>,
     pub tls: Option<TlsMode>,
     pub base_address: Option<Ipv4Addr>,
+    pub docker_subnet: Option<Subnet>,
+    pub mesh_name: Option<String>,
 }
 
 /// Finds the config file: `--config`, then `$AMESH_CONFIG`, then `./amesh.toml`; `None` means
@@ -226,6 +250,8 @@ fn resolve(file: File, overrides: &Overrides) -> Result<Config> {
             nodes.len()
         );
     }
+    let subnet = overrides.docker_subnet.or(mesh.docker_subnet).unwrap_or_default();
+    docker_network::validate_subnet(&subnet, nodes.len())?;
     let agent_group = mesh.agent_group.unwrap_or_else(|| "mcp".to_string());
     if agent_group.trim().is_empty() {
         bail!("[mesh] agent_group must not be empty");
@@ -250,6 +276,7 @@ fn resolve(file: File, overrides: &Overrides) -> Result<Config> {
         extra_serve_args: mesh.extra_serve_args.unwrap_or_default(),
         agent_group,
         nodes,
+        docker: DockerSettings { subnet, mesh_name: overrides.mesh_name.clone(), keep: false },
         source: None,
         sha256: String::new(),
     })
@@ -371,6 +398,15 @@ mod tests {
     fn quorum_above_node_count_rejected() {
         let err = parse("[mesh]\nquorum_writes = 5\n").unwrap_err().to_string();
         assert!(err.contains("quorum_writes = 5"), "{err}");
+    }
+
+    #[test]
+    fn docker_subnet_read_and_validated() {
+        let config = parse("[mesh]\ndocker_subnet = \"10.88.7.0/24\"\n").unwrap();
+        assert_eq!(config.docker.subnet.to_string(), "10.88.7.0/24");
+        let err = format!("{:#}", parse("[mesh]\ndocker_subnet = \"10.88.7.1/24\"\n").unwrap_err());
+        assert!(err.contains("docker_subnet"), "{err}");
+        assert_eq!(parse("").unwrap().docker.subnet.to_string(), "10.88.1.0/24");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod fault;
 pub mod process;
 pub mod serve;
+pub mod tls;
 pub mod spawner;
 
 use std::path::PathBuf;
@@ -23,6 +24,28 @@ use crate::sut::{Binary, ModelStatus};
 /// How long a node may take to answer its first health check. Start-up under libfaketime is
 /// much slower than the usual half second.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Builds the harness, anonymous and per-node clients for the mesh's TLS mode. Client
+/// certificates are presented in mtls only.
+fn clients(config: &Config, tls: Option<&tls::TlsMaterial>) -> Result<(HttpClient, HttpClient, Vec<HttpClient>)> {
+    use crate::client::http::TlsProfile;
+    let Some(material) = tls else {
+        let plain = HttpClient::plain()?;
+        return Ok((plain.clone(), plain.clone(), vec![plain; config.nodes.len()]));
+    };
+    let with_identity = |pem: &[u8]| TlsProfile {
+        ca_pem: Some(material.ca_pem.clone()),
+        identity_pem: (config.tls == TlsMode::Mtls).then(|| pem.to_vec()),
+    };
+    let harness = HttpClient::new(&with_identity(&material.harness.bundle_pem))?;
+    let anonymous = HttpClient::new(&TlsProfile { ca_pem: Some(material.ca_pem.clone()), identity_pem: None })?;
+    let nodes = material
+        .nodes
+        .iter()
+        .map(|n| HttpClient::new(&with_identity(&n.client.bundle_pem)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((harness, anonymous, nodes))
+}
 
 /// Faults currently applied to a node; the heal phase undoes each of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,12 +72,28 @@ pub struct MeshSetup {
     pub history: Arc<History>,
 }
 
+/// Whose credentials a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// The harness's client certificate (the default for scenario calls and probes).
+    Harness,
+    /// No client certificate at all (S21's anonymous probe).
+    Anonymous,
+    /// A node's quorum client certificate, for peer-to-peer calls; the 1-based node index.
+    Node(usize),
+}
+
 /// A running mesh.
 pub struct Mesh {
     pub config: Arc<Config>,
     pub binary: Binary,
     pub model: ModelStatus,
+    /// The client with the harness identity.
     pub http: HttpClient,
+    anonymous_http: HttpClient,
+    node_http: Vec<HttpClient>,
+    /// Certificates of a TLS mesh.
+    pub tls: Option<Arc<tls::TlsMaterial>>,
     pub history: Arc<History>,
     backend: Box<dyn Backend>,
     conditions: Mutex<Vec<NodeCondition>>,
@@ -68,24 +107,31 @@ impl Mesh {
         if config.backend == BackendKind::Docker {
             bail!("the docker backend is not available in this build yet; use --backend process");
         }
-        if config.tls != TlsMode::Off {
-            bail!("--tls {} is not available in this build yet; use --tls off", config.tls);
-        }
-
         let meshes_dir = crate::sut::state_dir().join("meshes");
         process::sweep_stale_meshes(&meshes_dir);
         let mesh_dir = meshes_dir.join(format!("proc-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]));
+        let tls = match config.tls {
+            TlsMode::Off => None,
+            mode => Some(Arc::new(
+                tls::generate(&mesh_dir.join("tls"), mode, &config.nodes, &[]).context("failed to create the mesh's TLS certificates")?,
+            )),
+        };
         let backend = process::ProcessBackend::new(
             config.clone(),
             binary.clone(),
             model.clone(),
             mesh_dir,
             run_dir.join("nodes"),
+            tls.clone(),
         );
 
+        let (http, anonymous_http, node_http) = clients(&config, tls.as_deref())?;
         let mesh = Mesh {
             conditions: Mutex::new(vec![NodeCondition::default(); config.nodes.len()]),
-            http: HttpClient::plain()?,
+            http,
+            anonymous_http,
+            node_http,
+            tls,
             config,
             binary,
             model,
@@ -126,21 +172,26 @@ impl Mesh {
 
     /// The base URL the harness uses for a node.
     pub fn url(&self, node: &NodeSpec) -> String {
-        format!("http://{}", node.socket_addr())
+        format!("{}://{}", self.config.scheme(), node.socket_addr())
+    }
+
+    /// The HTTP client carrying `identity`'s credentials (all the same on a plain mesh).
+    pub fn client(&self, identity: Identity) -> &HttpClient {
+        match identity {
+            Identity::Harness => &self.http,
+            Identity::Anonymous => &self.anonymous_http,
+            Identity::Node(index) => self.node_http.get(index.wrapping_sub(1)).unwrap_or(&self.http),
+        }
     }
 
     pub fn database_path(&self, node: &NodeSpec) -> PathBuf {
         self.backend.database_path(node)
     }
 
-    /// Spawns `ai-memory mcp` for `agent` on the node's database, with piped stdio and its
-    /// stderr appended to the node's log folder.
-    pub fn spawn_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: PathBuf) -> Result<std::process::Child> {
-        let mut command = self.backend.mcp_command(node, agent)?;
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_log)
-            .with_context(|| format!("failed to open {}", stderr_log.display()))?;
-        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(log);
-        spawner::spawn(command).with_context(|| format!("failed to start `ai-memory mcp` for {agent} on {}", node.name))
+    /// Starts `ai-memory mcp` for `agent` on the node's database, with its stderr appended to
+    /// `stderr_log`, and returns its standard streams.
+    pub async fn open_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: PathBuf) -> Result<crate::client::McpTransport> {
+        self.backend.open_mcp(node, agent, &stderr_log).await
     }
 
     /// Asks the node's health route once: `Ok(())` on HTTP 200 with `status: "ok"`.

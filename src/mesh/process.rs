@@ -15,7 +15,9 @@ use nix::unistd::Pid;
 
 use super::backend::{Backend, FaultUnavailable, ProcessState, StartOptions};
 use super::config::{BackendKind, Config, NodeSpec};
-use super::serve::{ServeSpec, serve_args};
+use super::serve::{ServeSpec, ServeTls, serve_args};
+use super::tls::TlsMaterial;
+use crate::client::McpTransport;
 use crate::sut::{self, Binary, ModelStatus};
 
 /// Time a node gets to exit after SIGTERM before SIGKILL; serve would otherwise drain
@@ -38,12 +40,20 @@ pub struct ProcessBackend {
     mesh_dir: PathBuf,
     log_dir: PathBuf,
     libfaketime: Option<PathBuf>,
+    tls: Option<Arc<TlsMaterial>>,
     processes: Mutex<HashMap<usize, NodeProcess>>,
 }
 
 impl ProcessBackend {
     /// Creates the backend; node data goes under `mesh_dir`, node logs under `log_dir`.
-    pub fn new(config: Arc<Config>, binary: Binary, model: ModelStatus, mesh_dir: PathBuf, log_dir: PathBuf) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        binary: Binary,
+        model: ModelStatus,
+        mesh_dir: PathBuf,
+        log_dir: PathBuf,
+        tls: Option<Arc<TlsMaterial>>,
+    ) -> Self {
         Self {
             config,
             binary,
@@ -51,8 +61,23 @@ impl ProcessBackend {
             mesh_dir,
             log_dir,
             libfaketime: sut::find_libfaketime(),
+            tls,
             processes: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn serve_tls(&self, node: &NodeSpec) -> Option<ServeTls> {
+        let material = self.tls.as_ref()?;
+        let files = material.node(node);
+        let path = |p: &std::path::Path| p.display().to_string();
+        Some(ServeTls {
+            cert: path(&files.server.cert),
+            key: path(&files.server.key),
+            ca: path(&material.ca_path),
+            client_cert: path(&files.client.cert),
+            client_key: path(&files.client.key),
+            allowlist: material.allowlist.as_deref().map(path),
+        })
     }
 
     fn node_dir(&self, node: &NodeSpec) -> PathBuf {
@@ -111,11 +136,11 @@ impl ProcessBackend {
             .nodes
             .iter()
             .filter(|peer| peer.index != node.index)
-            .map(|peer| format!("http://{}", peer.socket_addr()))
+            .map(|peer| format!("{}://{}", self.config.scheme(), peer.socket_addr()))
             .collect();
         let database = self.database_path(node).display().to_string();
         let address = node.address.to_string();
-        let spec = ServeSpec { database: &database, listen_host: &address, peer_urls: &peers };
+        let spec = ServeSpec { database: &database, listen_host: &address, peer_urls: &peers, tls: self.serve_tls(node) };
 
         let mut command = self.base_command(node);
         command.args(serve_args(&self.config, node, &spec));
@@ -290,7 +315,7 @@ impl Backend for ProcessBackend {
         tail_lines(&self.log_path(node), lines)
     }
 
-    fn mcp_command(&self, node: &NodeSpec, agent: &str) -> Result<Command> {
+    async fn open_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: &Path) -> Result<McpTransport> {
         self.prepare(node)?;
         let mut command = self.base_command(node);
         command.arg("--db").arg(self.database_path(node)).arg("mcp");
@@ -298,7 +323,15 @@ impl Backend for ProcessBackend {
             command.args(["--profile", "full"]);
         }
         command.env("AI_MEMORY_AGENT_ID", agent);
-        Ok(command)
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(stderr_log)
+            .with_context(|| format!("failed to open {}", stderr_log.display()))?;
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(log);
+        let child = super::spawner::spawn(command)
+            .with_context(|| format!("failed to start `ai-memory mcp` for {agent} on {}", node.name))?;
+        McpTransport::from_child(child)
     }
 
     fn clock_offset_support(&self) -> Result<(), String> {

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{context, json as lua_json, util};
 use crate::client::history::body_summary;
 use crate::client::{HttpRequest, HttpResponse, http::DEFAULT_TIMEOUT};
-use crate::mesh::NodeSpec;
+use crate::mesh::{Identity, NodeSpec};
 
 const NODE_METHODS_KEY: &str = "amesh.node_methods";
 
@@ -52,13 +52,16 @@ struct Options {
     query: Option<String>,
     timeout: Duration,
     body: Option<Vec<u8>>,
+    /// `false` sends no client certificate (an anonymous client on an mtls mesh).
+    client_cert: bool,
 }
 
 fn parse_options(lua: &Lua, options: Option<Table>, body: Value) -> mlua::Result<Options> {
-    let mut parsed = Options { agent: None, headers: Vec::new(), query: None, timeout: DEFAULT_TIMEOUT, body: None };
+    let mut parsed = Options { agent: None, headers: Vec::new(), query: None, timeout: DEFAULT_TIMEOUT, body: None, client_cert: true };
     let mut body = body;
     if let Some(options) = options {
         parsed.agent = options.get("agent")?;
+        parsed.client_cert = options.get::<Option<bool>>("client_cert")?.unwrap_or(true);
         if let Some(headers) = options.get::<Option<Table>>("headers")? {
             for pair in headers.pairs::<String, String>() {
                 parsed.headers.push(pair?);
@@ -135,14 +138,25 @@ async fn send(lua: Lua, sender: Option<NodeSpec>, handle: Table, method: String,
         headers.push(("X-Agent-Id".into(), agent.clone()));
     }
 
-    let mut event = json!({ "method": method.as_str(), "url": url, "agent": options.agent, "from": sender.as_ref().map(|s| s.name.clone()) });
+    let mut event = json!({
+        "method": method.as_str(),
+        "url": url,
+        "agent": options.agent,
+        "from": sender.as_ref().map(|s| s.name.clone()),
+        "client_cert": options.client_cert,
+    });
     if let Some(body) = &options.body {
         event.as_object_mut().expect("object").extend(body_summary(body).as_object().cloned().unwrap_or_default());
     }
     ctx.mesh.history.record("request", Some(&spec.name), event);
 
+    let identity = match (&sender, options.client_cert) {
+        (_, false) => Identity::Anonymous,
+        (Some(sender), true) => Identity::Node(sender.index),
+        (None, true) => Identity::Harness,
+    };
     let request = HttpRequest { method, url, headers, body: options.body, timeout: options.timeout };
-    let response = ctx.mesh.http.send(request).await;
+    let response = ctx.mesh.client(identity).send(request).await;
 
     let mut event = json!({ "status": response.status, "elapsed_ms": response.elapsed_ms, "error": response.error });
     event.as_object_mut().expect("object").extend(body_summary(response.body.as_bytes()).as_object().cloned().unwrap_or_default());
