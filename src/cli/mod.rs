@@ -3,6 +3,7 @@
 
 mod bench;
 mod doctor;
+mod mesh;
 mod run;
 mod testbook;
 
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cancel::Cancel;
 use crate::mesh::config::{BackendKind, Overrides, TlsMode};
+use crate::mesh::docker::network::Subnet;
 
 /// Process exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,9 @@ enum Command {
     Doctor(CommonArgs),
     /// Measure mesh start-up time and amesh's own peak memory.
     Bench(bench::BenchArgs),
+    /// Keep a Docker mesh running across commands: up, down, status, logs.
+    #[command(subcommand)]
+    Mesh(mesh::MeshCommand),
 }
 
 /// Options shared by every command that touches the SUT or a mesh.
@@ -75,6 +80,16 @@ pub struct CommonArgs {
     #[arg(long, value_name = "IPV4")]
     pub base_address: Option<Ipv4Addr>,
 
+    /// Docker backend: subnet of the mesh network; node i gets host address 10 + i
+    /// (default 10.88.1.0/24).
+    #[arg(long, value_name = "CIDR")]
+    pub docker_subnet: Option<Subnet>,
+
+    /// Docker backend: run on the live mesh NAME started by `amesh mesh up --name NAME`
+    /// (its state is reset first) instead of a new mesh.
+    #[arg(long = "mesh", value_name = "NAME")]
+    pub mesh_name: Option<String>,
+
     /// Folder with scenarios/ and lib/ (default: $AMESH_LUA_DIR, then ./lua).
     #[arg(long, value_name = "DIR")]
     pub lua_dir: Option<PathBuf>,
@@ -100,6 +115,8 @@ impl CommonArgs {
             backend: self.backend,
             tls: self.tls,
             base_address: self.base_address,
+            docker_subnet: self.docker_subnet,
+            mesh_name: self.mesh_name.clone(),
         }
     }
 }
@@ -156,6 +173,7 @@ pub fn main() -> i32 {
         Command::Setup(common) | Command::Doctor(common) => common.clone(),
         Command::Bench(args) => args.common.clone(),
         Command::Testbook(args) => args.common.clone(),
+        Command::Mesh(command) => command.common().clone(),
     };
     init_logging(&common);
 
@@ -175,6 +193,7 @@ pub fn main() -> i32 {
             Command::Doctor(common) => doctor::doctor(&common).await,
             Command::Bench(args) => bench::bench(args, cancel).await,
             Command::Testbook(args) => testbook::testbook(args, cancel).await,
+            Command::Mesh(command) => mesh::mesh(command, cancel).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

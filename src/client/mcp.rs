@@ -1,22 +1,78 @@
-//! An MCP stdio session: JSON-RPC 2.0, one message per line, with one `ai-memory mcp` child.
+//! An MCP stdio session: JSON-RPC 2.0, one message per line, with one `ai-memory mcp` server
+//! reached through its standard streams (a local child or a `docker exec`).
 
+use std::pin::Pin;
 use std::process::Child;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 
 /// The protocol version ai-memory 0.6.x answers to.
 const PROTOCOL_VERSION: &str = "2024-11-05";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A running MCP server and the pipes to talk to it.
+/// The running server behind an MCP transport: a local child process or a process that a
+/// backend started elsewhere (e.g. `docker exec`).
+#[async_trait]
+pub trait McpServer: Send {
+    /// Names the server in messages, e.g. `pid 4242`.
+    fn describe(&self) -> String;
+
+    /// How the server ended, or `None` while it runs.
+    async fn exit_status(&mut self) -> Option<String>;
+
+    /// Ends the server at once.
+    async fn kill(&mut self);
+}
+
+/// The standard streams of an MCP server and the handle that ends it.
+pub struct McpTransport {
+    pub stdin: Pin<Box<dyn AsyncWrite + Send>>,
+    pub stdout: Pin<Box<dyn AsyncRead + Send>>,
+    pub server: Box<dyn McpServer>,
+}
+
+/// A local `ai-memory mcp` child process.
+struct ChildServer(Child);
+
+#[async_trait]
+impl McpServer for ChildServer {
+    fn describe(&self) -> String {
+        format!("pid {}", self.0.id())
+    }
+
+    async fn exit_status(&mut self) -> Option<String> {
+        self.0.try_wait().ok().flatten().map(|status| status.to_string())
+    }
+
+    async fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl McpTransport {
+    /// Wraps a child spawned with piped stdin and stdout.
+    pub fn from_child(mut child: Child) -> Result<Self> {
+        let stdin = child.stdin.take().context("the MCP child has no stdin pipe")?;
+        let stdout = child.stdout.take().context("the MCP child has no stdout pipe")?;
+        Ok(Self {
+            stdin: Box::pin(ChildStdin::from_std(stdin)?),
+            stdout: Box::pin(ChildStdout::from_std(stdout)?),
+            server: Box::new(ChildServer(child)),
+        })
+    }
+}
+
+/// A running MCP server and the streams to talk to it.
 pub struct McpSession {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    server: Box<dyn McpServer>,
+    stdin: Pin<Box<dyn AsyncWrite + Send>>,
+    stdout: BufReader<Pin<Box<dyn AsyncRead + Send>>>,
     next_id: u64,
     /// `serverInfo` from the `initialize` answer.
     pub server_info: Value,
@@ -32,14 +88,12 @@ pub struct RpcError {
 }
 
 impl McpSession {
-    /// Takes a child spawned with piped stdin and stdout and runs the MCP handshake.
-    pub async fn start(mut child: Child) -> Result<Self> {
-        let stdin = child.stdin.take().context("the MCP child has no stdin pipe")?;
-        let stdout = child.stdout.take().context("the MCP child has no stdout pipe")?;
+    /// Runs the MCP handshake over `transport`.
+    pub async fn start(transport: McpTransport) -> Result<Self> {
         let mut session = Self {
-            stdin: ChildStdin::from_std(stdin)?,
-            stdout: BufReader::new(ChildStdout::from_std(stdout)?),
-            child,
+            stdin: transport.stdin,
+            stdout: BufReader::new(transport.stdout),
+            server: transport.server,
             next_id: 1,
             server_info: Value::Null,
         };
@@ -55,9 +109,9 @@ impl McpSession {
         Ok(session)
     }
 
-    /// The child's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// Names the server process, e.g. `pid 4242`.
+    pub fn server_description(&self) -> String {
+        self.server.describe()
     }
 
     async fn write_message(&mut self, message: &Value) -> Result<()> {
@@ -88,8 +142,8 @@ impl McpSession {
         loop {
             line.clear();
             if self.stdout.read_line(&mut line).await? == 0 {
-                let status = self.child.try_wait().ok().flatten();
-                bail!("the MCP server closed its output (exit status: {status:?})");
+                let status = self.server.exit_status().await;
+                bail!("the MCP server ({}) closed its output (exit status: {status:?})", self.server.describe());
             }
             let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
                 tracing::debug!(line = line.trim(), "ignoring a non-JSON line from the MCP server");
@@ -121,18 +175,17 @@ impl McpSession {
         self.request("tools/call", json!({ "name": name, "arguments": arguments })).await
     }
 
-    /// Ends the child: closing stdin lets it exit, SIGKILL makes sure.
+    /// Ends the server: closing stdin lets it exit, a kill after 500 ms makes sure.
     pub async fn close(mut self) {
         let _ = self.stdin.shutdown().await;
         drop(self.stdin);
         for _ in 0..25 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
+            if self.server.exit_status().await.is_some() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.kill().await;
     }
 }
 

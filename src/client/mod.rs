@@ -7,4 +7,4 @@ pub mod mcp;
 
 pub use history::History;
 pub use http::{HttpClient, HttpRequest, HttpResponse};
-pub use mcp::McpSession;
+pub use mcp::{McpServer, McpSession, McpTransport};

@@ -1,13 +1,13 @@
 //! The interface every backend implements. Node addressing and fault primitives stay behind
 //! it so that the rest of amesh never asks which backend runs the nodes.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use async_trait::async_trait;
 
 use super::config::{BackendKind, NodeSpec};
+use crate::client::McpTransport;
 
 /// How to start a node.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,8 +54,9 @@ pub trait Backend: Send + Sync {
     /// The last lines of the node's log, for error messages.
     fn log_tail(&self, node: &NodeSpec, lines: usize) -> String;
 
-    /// A command that runs `ai-memory mcp` on the node's database as `agent`.
-    fn mcp_command(&self, node: &NodeSpec, agent: &str) -> Result<Command>;
+    /// Starts `ai-memory mcp` on the node's database as `agent`, with its stderr appended to
+    /// `stderr_log`, and returns its standard streams.
+    async fn open_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: &Path) -> Result<McpTransport>;
 
     /// Whether a clock offset can be applied, or the reason it cannot.
     fn clock_offset_support(&self) -> Result<(), String>;
@@ -65,8 +66,15 @@ pub trait Backend: Send + Sync {
 
     async fn reconnect(&self, node: &NodeSpec) -> Result<()>;
 
-    /// Stops every node and removes what the backend created for this mesh.
+    /// Stops every node and removes what the backend created for this mesh. A mesh that
+    /// outlives the command (`amesh mesh up`) is left running.
     async fn teardown(&self) -> Result<()>;
+
+    /// Whether the nodes already ran before this command (a live Docker mesh it attached to),
+    /// so the mesh resets them instead of starting them.
+    fn attached(&self) -> bool {
+        false
+    }
 }
 
 /// The error a fault raises when this backend cannot apply it; scenarios that need the fault

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod docker;
 pub mod fault;
 pub mod process;
 pub mod serve;
@@ -45,6 +46,33 @@ fn clients(config: &Config, tls: Option<&tls::TlsMaterial>) -> Result<(HttpClien
         .map(|n| HttpClient::new(&with_identity(&n.client.bundle_pem)))
         .collect::<Result<Vec<_>>>()?;
     Ok((harness, anonymous, nodes))
+}
+
+/// Creates the process backend and, for a TLS mesh, its certificates.
+fn process_backend(
+    config: &Arc<Config>,
+    binary: &Binary,
+    model: &ModelStatus,
+    run_dir: &std::path::Path,
+) -> Result<(Box<dyn Backend>, Option<Arc<tls::TlsMaterial>>)> {
+    let meshes_dir = crate::sut::state_dir().join("meshes");
+    process::sweep_stale_meshes(&meshes_dir);
+    let mesh_dir = meshes_dir.join(format!("proc-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]));
+    let tls = match config.tls {
+        TlsMode::Off => None,
+        mode => Some(Arc::new(
+            tls::generate(&mesh_dir.join("tls"), mode, &config.nodes, &[]).context("failed to create the mesh's TLS certificates")?,
+        )),
+    };
+    let backend = process::ProcessBackend::new(
+        config.clone(),
+        binary.clone(),
+        model.clone(),
+        mesh_dir,
+        run_dir.join("nodes"),
+        tls.clone(),
+    );
+    Ok((Box::new(backend), tls))
 }
 
 /// Faults currently applied to a node; the heal phase undoes each of them.
@@ -104,26 +132,13 @@ impl Mesh {
     /// failure every node started so far is stopped again.
     pub async fn start(setup: MeshSetup) -> Result<Mesh> {
         let MeshSetup { config, binary, model, run_dir, history } = setup;
-        if config.backend == BackendKind::Docker {
-            bail!("the docker backend is not available in this build yet; use --backend process");
-        }
-        let meshes_dir = crate::sut::state_dir().join("meshes");
-        process::sweep_stale_meshes(&meshes_dir);
-        let mesh_dir = meshes_dir.join(format!("proc-{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..6]));
-        let tls = match config.tls {
-            TlsMode::Off => None,
-            mode => Some(Arc::new(
-                tls::generate(&mesh_dir.join("tls"), mode, &config.nodes, &[]).context("failed to create the mesh's TLS certificates")?,
-            )),
+        let (backend, tls) = match config.backend {
+            BackendKind::Docker => {
+                let provisioned = docker::DockerBackend::provision(config.clone(), &binary, &model, &run_dir).await?;
+                (Box::new(provisioned.backend) as Box<dyn Backend>, provisioned.tls)
+            }
+            BackendKind::Process => process_backend(&config, &binary, &model, &run_dir)?,
         };
-        let backend = process::ProcessBackend::new(
-            config.clone(),
-            binary.clone(),
-            model.clone(),
-            mesh_dir,
-            run_dir.join("nodes"),
-            tls.clone(),
-        );
 
         let (http, anonymous_http, node_http) = clients(&config, tls.as_deref())?;
         let mesh = Mesh {
@@ -136,9 +151,11 @@ impl Mesh {
             binary,
             model,
             history,
-            backend: Box::new(backend),
+            backend,
         };
-        if let Err(err) = mesh.start_all().await {
+        // A live mesh already runs its nodes: reset them to a pristine state instead.
+        let started = if mesh.backend.attached() { mesh.reset().await } else { mesh.start_all().await };
+        if let Err(err) = started {
             let _ = mesh.teardown().await;
             return Err(err);
         }

@@ -72,8 +72,8 @@ async fn open(lua: Lua, handle: Table, agent: String) -> mlua::Result<SessionHan
         .ok_or_else(|| mlua::Error::runtime(format!("no node with index {index}")))?;
 
     let log = ctx.run_dir.join("nodes").join(format!("{}-mcp.log", node.name));
-    let child = ctx.mesh.spawn_mcp(&node, &agent, log).map_err(|e| mlua::Error::runtime(format!("{e:#}")))?;
-    let session = McpSession::start(child)
+    let transport = ctx.mesh.open_mcp(&node, &agent, log).await.map_err(|e| mlua::Error::runtime(format!("{e:#}")))?;
+    let session = McpSession::start(transport)
         .await
         .map_err(|e| mlua::Error::runtime(format!("MCP session for {agent} on {}: {e:#}", node.name)))?;
     ctx.log.line(&format!("mcp session opened for {agent} on {}", node.name));
