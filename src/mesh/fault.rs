@@ -13,6 +13,13 @@ use super::{HEALTH_TIMEOUT, Mesh, NodeCondition};
 /// How far a node's `Date` header may be from the expected time after a clock change.
 const CLOCK_TOLERANCE_SECS: i64 = 5;
 
+/// How long the heal phase waits for each node to answer a health check. A node that is busy
+/// embedding rows its catch-up loop pulled can take several seconds to answer on two cores.
+const HEAL_HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an isolated or reconnected node may take to answer over its published port.
+const CONTROL_PATH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One action the heal phase took.
 #[derive(Debug, Clone)]
 pub struct HealAction {
@@ -166,20 +173,25 @@ impl Mesh {
         Ok(())
     }
 
-    /// Cuts the node off the mesh network (Docker backend only).
+    /// Cuts the node off the mesh network (Docker backend only) and verifies that the harness
+    /// still reaches it over its published port.
     pub async fn isolate(&self, node: &NodeSpec) -> Result<()> {
         let started = Instant::now();
         self.backend.isolate(node).await?;
         self.update_condition(node, |c| c.isolated = true);
+        self.wait_healthy(node, CONTROL_PATH_TIMEOUT)
+            .await
+            .with_context(|| format!("{} is isolated but its published port {} no longer answers", node.name, node.socket_addr()))?;
         self.record_fault("fault", node, "isolate", started);
         Ok(())
     }
 
-    /// Reconnects an isolated node.
+    /// Reconnects an isolated node and verifies that it answers.
     pub async fn reconnect(&self, node: &NodeSpec) -> Result<()> {
         let started = Instant::now();
         self.backend.reconnect(node).await?;
         self.update_condition(node, |c| c.isolated = false);
+        self.wait_healthy(node, CONTROL_PATH_TIMEOUT).await?;
         self.record_fault("fault", node, "reconnect", started);
         Ok(())
     }
@@ -214,9 +226,9 @@ impl Mesh {
         }
 
         for node in &self.config.nodes {
-            self.check_health(node)
+            self.wait_healthy(node, HEAL_HEALTH_TIMEOUT)
                 .await
-                .map_err(|err| anyhow::anyhow!("{} is unhealthy after the heal phase: {err}", node.name))?;
+                .map_err(|err| anyhow::anyhow!("{} is unhealthy after the heal phase: {err:#}", node.name))?;
         }
         Ok(actions)
     }
