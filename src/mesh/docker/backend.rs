@@ -115,11 +115,18 @@ impl DockerBackend {
         }
 
         let libfaketime = sut::find_libfaketime();
+        let work_dir = sut::cache_dir().join("docker");
+        let digest_path = work_dir.join("input-digests.json");
         let plan_inputs = (binary.clone(), libfaketime.clone(), model.clone());
-        let plan = tokio::task::spawn_blocking(move || ImagePlan::new(&plan_inputs.0, plan_inputs.1.as_deref(), &plan_inputs.2))
-            .await
-            .context("the image planner panicked")??;
-        let image_status = image::ensure(&docker, &plan, &sut::cache_dir().join("docker")).await?;
+        let plan = tokio::task::spawn_blocking(move || {
+            let mut digests = image::DigestCache::load(&digest_path);
+            let plan = ImagePlan::new(&plan_inputs.0, plan_inputs.1.as_deref(), &plan_inputs.2, &mut digests);
+            digests.save(&digest_path);
+            plan
+        })
+        .await
+        .context("the image planner panicked")??;
+        let image_status = image::ensure(&docker, &plan, &work_dir).await?;
 
         let networks = MeshNetworks::for_mesh(&name);
         let object_labels = labels::object_labels(&name, keep);

@@ -168,6 +168,9 @@ pub async fn create(
         labels: Some(all_labels),
         exposed_ports: Some(vec![port_key.clone()]),
         host_config: Some(HostConfig {
+            // serve installs no SIGTERM handler, and the kernel drops such signals for a
+            // namespace's pid 1, so Docker's init runs as pid 1 and forwards them.
+            init: Some(true),
             binds: Some(binds),
             network_mode: Some(control_network.to_string()),
             port_bindings: Some(HashMap::from([(

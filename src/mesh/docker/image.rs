@@ -96,8 +96,9 @@ fn parse_ldd(output: &str) -> Result<Vec<PathBuf>> {
 }
 
 impl ImagePlan {
-    /// Lists the image's contents and computes its tag. Reads every input once to hash it.
-    pub fn new(binary: &Binary, libfaketime: Option<&Path>, model: &ModelStatus) -> Result<Self> {
+    /// Lists the image's contents and computes its tag. Inputs whose digest `digests` lacks
+    /// are read once to hash them.
+    pub fn new(binary: &Binary, libfaketime: Option<&Path>, model: &ModelStatus, digests: &mut DigestCache) -> Result<Self> {
         let mut entries = BTreeMap::new();
         let mut add = |path: String, content: Content, mode: u32| {
             entries.insert(path, Entry { content, mode });
@@ -131,7 +132,7 @@ impl ImagePlan {
             }
         };
 
-        let content_hash = hash_entries(&entries)?;
+        let content_hash = hash_entries(&entries, digests)?;
         let tag = format!("{REPOSITORY}:{}-{}", binary.version, &content_hash[..12]);
         Ok(Self {
             entries,
@@ -229,26 +230,81 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// SHA-256 over the Dockerfile and, per entry in path order, the path, mode and content.
-fn hash_entries(entries: &BTreeMap<String, Entry>) -> Result<String> {
+/// A file's SHA-256 as recorded for its size, modification time and inode.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FileDigest {
+    len: u64,
+    modified_ns: i128,
+    inode: u64,
+    sha256: String,
+}
+
+/// SHA-256 digests of input files, kept in the cache folder so a warm start does not read the
+/// 90 MB model again. An entry counts only while size, modification time and inode match.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct DigestCache {
+    files: BTreeMap<String, FileDigest>,
+}
+
+impl DigestCache {
+    pub fn load(path: &Path) -> Self {
+        std::fs::read_to_string(path).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
+    }
+
+    /// Writes the cache; a failure only costs a re-read next time, so it is logged.
+    pub fn save(&self, path: &Path) {
+        let write = || -> Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+            std::fs::write(&temporary, serde_json::to_string(self)?)?;
+            std::fs::rename(&temporary, path)?;
+            Ok(())
+        };
+        if let Err(err) = write() {
+            tracing::warn!(path = %path.display(), "failed to save the input digest cache: {err:#}");
+        }
+    }
+
+    fn digest(&mut self, source: &Path) -> Result<String> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(source).with_context(|| format!("failed to read {}", source.display()))?;
+        let key = source.display().to_string();
+        let modified_ns = i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec());
+        if let Some(known) = self.files.get(&key) {
+            if known.len == metadata.len() && known.modified_ns == modified_ns && known.inode == metadata.ino() {
+                return Ok(known.sha256.clone());
+            }
+        }
+        let mut file = std::fs::File::open(source).with_context(|| format!("failed to open {}", source.display()))?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let read = file.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        let digest = FileDigest { len: metadata.len(), modified_ns, inode: metadata.ino(), sha256: sha256.clone() };
+        self.files.insert(key, digest);
+        Ok(sha256)
+    }
+}
+
+/// SHA-256 over the Dockerfile and, per entry in path order, the path, mode and the SHA-256
+/// of its content.
+fn hash_entries(entries: &BTreeMap<String, Entry>, digests: &mut DigestCache) -> Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(DOCKERFILE.as_bytes());
-    let mut buffer = vec![0u8; 1 << 20];
     for (path, entry) in entries {
         hasher.update(format!("\0{path}\0{:o}\0", entry.mode).as_bytes());
         match &entry.content {
             Content::Directory => hasher.update(b"dir"),
-            Content::Text(bytes) => hasher.update(bytes),
-            Content::File(source) => {
-                let mut file = std::fs::File::open(source).with_context(|| format!("failed to open {}", source.display()))?;
-                loop {
-                    let read = file.read(&mut buffer)?;
-                    if read == 0 {
-                        break;
-                    }
-                    hasher.update(&buffer[..read]);
-                }
-            }
+            Content::Text(bytes) => hasher.update(Sha256::digest(bytes)),
+            Content::File(source) => hasher.update(digests.digest(source)?.as_bytes()),
         }
     }
     Ok(hex::encode(hasher.finalize()))
@@ -346,9 +402,10 @@ mod tests {
     fn tag_follows_content() {
         let dir = tempfile::tempdir().unwrap();
         let model = ModelStatus::Unavailable("test".into());
-        let first = ImagePlan::new(&fake_binary(dir.path(), b"one"), None, &model).unwrap();
-        let again = ImagePlan::new(&fake_binary(dir.path(), b"one"), None, &model).unwrap();
-        let changed = ImagePlan::new(&fake_binary(dir.path(), b"two"), None, &model).unwrap();
+        let mut digests = DigestCache::default();
+        let first = ImagePlan::new(&fake_binary(dir.path(), b"one"), None, &model, &mut digests).unwrap();
+        let again = ImagePlan::new(&fake_binary(dir.path(), b"one"), None, &model, &mut digests).unwrap();
+        let changed = ImagePlan::new(&fake_binary(dir.path(), b"two!"), None, &model, &mut digests).unwrap();
         assert!(first.tag.starts_with("amesh-node:0.6.2-"), "{}", first.tag);
         assert_eq!(first.tag, again.tag);
         assert_ne!(first.tag, changed.tag);
@@ -357,7 +414,7 @@ mod tests {
     #[test]
     fn context_holds_dockerfile_and_rootfs() {
         let dir = tempfile::tempdir().unwrap();
-        let plan = ImagePlan::new(&fake_binary(dir.path(), b"bin"), None, &ModelStatus::Unavailable("t".into())).unwrap();
+        let plan = ImagePlan::new(&fake_binary(dir.path(), b"bin"), None, &ModelStatus::Unavailable("t".into()), &mut DigestCache::default()).unwrap();
         let mut bytes = Vec::new();
         plan.write_context(&mut bytes).unwrap();
         let mut archive = tar::Archive::new(bytes.as_slice());
