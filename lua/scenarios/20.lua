@@ -1,6 +1,6 @@
 -- S20: mTLS happy path (tls_mode mtls only). alice writes over HTTPS with the harness client
--- certificate; node-2 and node-3 must list the row, which reached them through the nodes'
--- own quorum client certificates.
+-- certificate. node-2 and node-3 must then list the row, which reaches them through the
+-- nodes' own quorum client certificates.
 local s = scenario { id = "20", title = "mTLS happy path" }
 if mesh.tls_mode ~= "mtls" then
   s:skip("scenario 20 only runs under tls_mode=mtls (actual: " .. mesh.tls_mode .. ")")

@@ -17,7 +17,7 @@ local code = ("%03d"):format(res.status)
 local message = res.error or ""
 log("  anonymous probe result: code=" .. code .. " msg=" .. message:sub(1, 200))
 
--- A local write commits before its answer, so a leak would be visible at once; the short
+-- A local write commits before its response, so a leak would be visible at once. The short
 -- window only mirrors upstream's wait before the count.
 settle(3, "let any leak land before checking namespace")
 local hit = node(1):count("scenario21", { limit = 10 }) or 0
