@@ -110,6 +110,8 @@ impl DockerBackend {
                 name, existing.created_at, existing.owner, name
             );
         }
+        let networks = MeshNetworks::for_mesh(&name);
+        network::check_overlap(&docker, &config.docker.subnet, &networks).await?;
         for node in &config.nodes {
             check_address_free(node)?;
         }
@@ -128,7 +130,6 @@ impl DockerBackend {
         .context("the image planner panicked")??;
         let image_status = image::ensure(&docker, &plan, &work_dir).await?;
 
-        let networks = MeshNetworks::for_mesh(&name);
         let object_labels = labels::object_labels(&name, keep);
         let mesh_dir = mesh_dir(&state_dir, &name);
         std::fs::create_dir_all(&mesh_dir).with_context(|| format!("failed to create {}", mesh_dir.display()))?;

@@ -38,6 +38,43 @@ fn amesh_filter() -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![labels::MESH.to_string()])])
 }
 
+/// One amesh-labelled container, network or volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmeshObject {
+    /// `container`, `network` or `volume`.
+    pub kind: &'static str,
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// Lists every container (running or not), network and volume that carries `amesh.mesh`.
+pub async fn list_objects(docker: &Docker) -> Result<Vec<AmeshObject>> {
+    let mut objects = Vec::new();
+    let containers = docker
+        .list_containers(Some(ListContainersOptions { all: true, filters: Some(amesh_filter()), ..Default::default() }))
+        .await
+        .context("failed to list Docker containers")?;
+    for container in containers {
+        let name = container.names.and_then(|n| n.first().cloned()).or(container.id).unwrap_or_default();
+        objects.push(AmeshObject { kind: "container", name: name.trim_start_matches('/').to_string(), labels: container.labels.unwrap_or_default() });
+    }
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions { filters: Some(amesh_filter()) }))
+        .await
+        .context("failed to list Docker networks")?;
+    for network in networks {
+        objects.push(AmeshObject { kind: "network", name: network.name.unwrap_or_default(), labels: network.labels.unwrap_or_default() });
+    }
+    let volumes = docker
+        .list_volumes(Some(ListVolumesOptions { filters: Some(amesh_filter()) }))
+        .await
+        .context("failed to list Docker volumes")?;
+    for volume in volumes.volumes.unwrap_or_default() {
+        objects.push(AmeshObject { kind: "volume", name: volume.name, labels: volume.labels });
+    }
+    Ok(objects)
+}
+
 /// Removes every amesh object whose labels `select` accepts: containers first (forcibly, so a
 /// paused or running one goes too), then networks and volumes.
 pub async fn remove_objects(docker: &Docker, select: impl Fn(&HashMap<String, String>) -> bool) -> Result<Removed> {
