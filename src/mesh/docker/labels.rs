@@ -1,8 +1,8 @@
 //! Labels on every Docker object amesh creates, and the owner check behind the sweep.
 //!
-//! `amesh.owner` is `<pid>@<boot-id>` of the amesh process that created the object;
-//! `amesh.owner-start` adds that process's start time in clock ticks since boot, so a reused
-//! pid does not pass for the owner. Objects of `amesh mesh up` carry `amesh.lifetime=kept` and
+//! `amesh.owner` is `<pid>@<boot-id>` of the amesh process that created the object.
+//! `amesh.owner-start` adds that process's start time in clock ticks since boot, so that a
+//! reused pid does not pass for the owner. Objects of `amesh mesh up` carry `amesh.lifetime=kept` and
 //! live until `amesh mesh down`, whoever created them.
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub const NODE: &str = "amesh.node";
 pub const LIFETIME_COMMAND: &str = "command";
 pub const LIFETIME_KEPT: &str = "kept";
 
-/// The boot id of this machine, or an empty string when it cannot be read.
+/// Returns the boot id of this machine, or an empty string when it cannot be read.
 pub fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default()
 }
@@ -41,7 +41,7 @@ pub fn current_owner() -> String {
     format!("{}@{}", std::process::id(), boot_id())
 }
 
-/// The labels of an object of mesh `mesh_name` created now by this process.
+/// Returns the labels of an object of mesh `mesh_name` that this process creates now.
 pub fn object_labels(mesh_name: &str, kept: bool) -> HashMap<String, String> {
     let mut labels = HashMap::from([
         (MESH.to_string(), mesh_name.to_string()),
@@ -55,7 +55,7 @@ pub fn object_labels(mesh_name: &str, kept: bool) -> HashMap<String, String> {
     labels
 }
 
-/// Whether the process named by an object's owner labels still runs on this boot.
+/// Returns whether the process named by an object's owner labels still runs on this boot.
 pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
     let Some(owner) = labels.get(OWNER) else { return false };
     let Some((pid, boot)) = owner.split_once('@') else { return false };
@@ -70,10 +70,14 @@ pub fn owner_alive(labels: &HashMap<String, String>) -> bool {
     }
 }
 
-/// Whether the sweep may remove an object: it belongs to a mesh that is not kept and its
-/// owner is gone.
+/// Returns whether the sweep may remove an object: amesh created it (it has an owner label) for a
+/// mesh that is not kept, and its owner is gone. Objects without an owner, such as those of
+/// docker/compose.yaml, are left to `amesh mesh down`.
 pub fn is_stale(labels: &HashMap<String, String>) -> bool {
-    labels.contains_key(MESH) && labels.get(LIFETIME).map(String::as_str) != Some(LIFETIME_KEPT) && !owner_alive(labels)
+    labels.contains_key(MESH)
+        && labels.contains_key(OWNER)
+        && labels.get(LIFETIME).map(String::as_str) != Some(LIFETIME_KEPT)
+        && !owner_alive(labels)
 }
 
 #[cfg(test)]
@@ -100,6 +104,12 @@ mod tests {
         let mut labels = object_labels("t", false);
         labels.insert(OWNER_START.into(), "1".into());
         assert!(!owner_alive(&labels));
+    }
+
+    #[test]
+    fn ownerless_object_never_stale() {
+        let labels = HashMap::from([(MESH.to_string(), "compose".to_string())]);
+        assert!(!is_stale(&labels));
     }
 
     #[test]
