@@ -45,6 +45,13 @@ pub trait Backend: Send + Sync {
 
     async fn state(&self, node: &NodeSpec) -> ProcessState;
 
+    /// Whether the node's own process holds the listening socket on its address, so that a
+    /// health answer from another process on that address is not taken for the node's; `None`
+    /// when the backend cannot tell.
+    async fn owns_address(&self, _node: &NodeSpec) -> Option<bool> {
+        None
+    }
+
     /// Deletes the node's database files; the node must be stopped.
     async fn wipe_data(&self, node: &NodeSpec) -> Result<()>;
 

@@ -239,7 +239,13 @@ impl Mesh {
                     self.backend.log_tail(node, 15)
                 );
             }
-            match self.check_health(node).await {
+            let answered = match self.check_health(node).await {
+                Ok(()) if self.backend.owns_address(node).await == Some(false) => {
+                    Err(format!("{} answered, but not from this node's process: another process listens there", node.socket_addr()))
+                }
+                other => other,
+            };
+            match answered {
                 Ok(()) => {
                     tracing::debug!(node = %node.name, elapsed_ms = started.elapsed().as_millis() as u64, "node healthy");
                     return Ok(());

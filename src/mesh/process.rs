@@ -294,6 +294,11 @@ impl Backend for ProcessBackend {
         }
     }
 
+    async fn owns_address(&self, node: &NodeSpec) -> Option<bool> {
+        let pid = self.pid(node)?;
+        Some(holds_listener(pid, node.socket_addr()))
+    }
+
     async fn wipe_data(&self, node: &NodeSpec) -> Result<()> {
         let db = self.database_path(node);
         for suffix in ["", "-wal", "-shm"] {
@@ -372,6 +377,34 @@ impl Backend for ProcessBackend {
     }
 }
 
+/// Whether process `pid` has an open socket that listens on `address` (IPv4), read from
+/// `/proc/net/tcp` and the process's file descriptors.
+fn holds_listener(pid: Pid, address: std::net::SocketAddr) -> bool {
+    let std::net::SocketAddr::V4(v4) = address else { return false };
+    let octets = v4.ip().octets();
+    // The kernel prints the address as the in-memory __be32 read as a host integer.
+    let local = format!("{:02X}{:02X}{:02X}{:02X}:{:04X}", octets[3], octets[2], octets[1], octets[0], v4.port());
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else { return false };
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Columns: sl, local_address, rem_address, st (0A = LISTEN), ..., inode at 9.
+            (fields.len() > 9 && fields[1] == local && fields[3] == "0A").then(|| fields[9].to_string())
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    descriptors.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .map(|target| inodes.iter().any(|inode| target.to_string_lossy() == format!("socket:[{inode}]")))
+            .unwrap_or(false)
+    })
+}
+
 /// Returns the last `lines` lines of a text file, or a note when it cannot be read.
 pub fn tail_lines(path: &Path, lines: usize) -> String {
     match std::fs::read(path) {
@@ -396,5 +429,21 @@ pub fn sweep_stale_meshes(meshes_dir: &Path) {
             tracing::debug!(dir = %entry.path().display(), "removing the state of a dead process mesh");
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_ownership_read_from_proc() {
+        let listener = std::net::TcpListener::bind("127.0.77.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let me = Pid::from_raw(std::process::id() as i32);
+
+        assert!(holds_listener(me, address), "this process listens on {address}");
+        drop(listener);
+        assert!(!holds_listener(me, address), "the listener on {address} is closed");
     }
 }
