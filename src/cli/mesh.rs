@@ -1,7 +1,7 @@
 //! `amesh mesh up|down|status|logs`: Docker meshes that outlive one command. `up` starts a
-//! mesh and leaves it running; `run` and `testbook` use it with `--mesh NAME` (resetting its
-//! state first); `down` removes it, and `down --all` removes every amesh-labelled container,
-//! network and volume, leaked ones included.
+//! mesh and leaves it running, and `run` and `testbook` use it with `--mesh NAME` after
+//! resetting its state. `down` removes it. `down --all` removes every amesh-labelled
+//! container, network and volume, leaked ones included.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub enum MeshCommand {
     Up(UpArgs),
     /// Remove a Docker mesh; with --all, every amesh container, network and volume.
     Down(DownArgs),
-    /// Show the Docker meshes, their nodes and whether each answers health checks.
+    /// Show the Docker meshes, their nodes and whether each passes a health check.
     Status(StatusArgs),
     /// Print the container logs of a mesh's nodes.
     Logs(LogsArgs),
@@ -234,7 +234,7 @@ async fn down(args: DownArgs) -> Exit {
     Exit::Success
 }
 
-/// One mesh as `mesh status` shows it: from its descriptor, its containers, or both.
+/// Builds the JSON of one mesh for `mesh status` from its descriptor, its containers, or both.
 fn mesh_status_json(name: &str, descriptor: Option<&MeshDescriptor>, containers: &[Value]) -> Value {
     json!({
         "name": name,

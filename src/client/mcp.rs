@@ -22,7 +22,7 @@ pub trait McpServer: Send {
     /// Names the server in messages, e.g. `pid 4242`.
     fn describe(&self) -> String;
 
-    /// How the server ended, or `None` while it runs.
+    /// Returns how the server ended, or `None` while it runs.
     async fn exit_status(&mut self) -> Option<String>;
 
     /// Ends the server at once.

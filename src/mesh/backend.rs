@@ -77,8 +77,8 @@ pub trait Backend: Send + Sync {
     /// outlives the command (`amesh mesh up`) is left running.
     async fn teardown(&self) -> Result<()>;
 
-    /// Whether the nodes already ran before this command (a live Docker mesh it attached to),
-    /// so the mesh resets them instead of starting them.
+    /// Returns whether the nodes already ran before this command (a live Docker mesh it
+    /// attached to), so that the mesh resets them instead of starting them.
     fn attached(&self) -> bool {
         false
     }

@@ -1,6 +1,6 @@
-//! The Docker backend: one container per node on a mesh network with fixed addresses, each
-//! node's port published on the same loopback address as the process backend, node data
-//! bind-mounted from the mesh state folder, logs streamed into the run folder.
+//! The Docker backend runs one container per node on a mesh network with fixed addresses.
+//! Each node's port is published on the same loopback address as on the process backend,
+//! node data is bind-mounted from the mesh state folder, and logs stream into the run folder.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ use crate::sut::{self, Binary, ModelStatus};
 /// otherwise drain in-flight requests for up to 30 s.
 const STOP_GRACE_SECS: i32 = 3;
 
-/// How long the engine may take to answer the first call.
+/// Time limit for the engine's response to the first call.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to the engine (`DOCKER_HOST` or `/var/run/docker.sock`) and agrees on an API
@@ -38,11 +38,11 @@ pub async fn connect() -> Result<Docker> {
     let docker = Docker::connect_with_local_defaults().context("failed to set up a Docker client")?;
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
-        .map_err(|_| anyhow::anyhow!("the Docker engine did not answer within {} s", CONNECT_TIMEOUT.as_secs()))?;
+        .map_err(|_| anyhow::anyhow!("the Docker engine did not respond within {} s", CONNECT_TIMEOUT.as_secs()))?;
     negotiated.context("the Docker engine is not reachable (is dockerd running and is its socket readable?); use --backend process without Docker")
 }
 
-/// A mesh name that Docker accepts in container and network names.
+/// Checks that a mesh name is valid in Docker container and network names.
 pub fn validate_mesh_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 40
@@ -77,7 +77,7 @@ pub struct DockerBackend {
     isolated: Mutex<HashSet<usize>>,
 }
 
-/// What [`DockerBackend::provision`] returns besides the backend.
+/// The result of [`DockerBackend::provision`]: the backend, its TLS material and the image build time.
 pub struct Provisioned {
     pub backend: DockerBackend,
     pub tls: Option<Arc<TlsMaterial>>,
@@ -244,7 +244,7 @@ impl DockerBackend {
         }
     }
 
-    /// The labels of the live mesh's objects, read from its mesh network, so containers
+    /// Reads the labels of the live mesh's objects from its mesh network, so that containers
     /// recreated while attached keep the mesh's owner and lifetime.
     async fn live_labels(&self) -> Result<HashMap<String, String>> {
         let network = self
@@ -318,7 +318,7 @@ impl DockerBackend {
         })
     }
 
-    /// The name of this mesh.
+    /// Returns the name of this mesh.
     pub fn mesh_name(&self) -> &str {
         &self.name
     }
@@ -351,7 +351,7 @@ impl DockerBackend {
         self.docker.inspect_container(&self.container(node), None).await.ok()
     }
 
-    /// The clock offset a container was created with, from its `FAKETIME` variable.
+    /// Reads the clock offset a container was created with from its `FAKETIME` variable.
     fn clock_offset_of(inspect: &ContainerInspectResponse) -> Option<i64> {
         let env = inspect.config.as_ref()?.env.as_ref()?;
         let value = env.iter().find_map(|e| e.strip_prefix("FAKETIME="))?;
@@ -426,7 +426,7 @@ impl DockerBackend {
         Ok(())
     }
 
-    /// Whether `node` is attached to the mesh network, and at which address.
+    /// Returns the node's address on the mesh network, or `None` when it is not attached.
     async fn mesh_endpoint(&self, node: &NodeSpec) -> Option<String> {
         let inspect = self.inspect(node).await?;
         let networks = inspect.network_settings?.networks?;

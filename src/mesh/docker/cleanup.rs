@@ -12,7 +12,7 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, List
 use super::descriptor::{MeshDescriptor, mesh_dir};
 use super::labels;
 
-/// What a removal removed.
+/// Objects that a removal deleted, by kind, and the meshes they belonged to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Removed {
     pub containers: Vec<String>,

@@ -24,17 +24,17 @@ use crate::mesh::tls::TlsMaterial;
 /// Mount point of the mesh's TLS folder inside every container.
 pub const TLS_DIR: &str = "/tls";
 
-/// The name of a node's container.
+/// Returns the name of a node's container.
 pub fn container_name(mesh_name: &str, node: &NodeSpec) -> String {
     format!("amesh-{mesh_name}-{}", node.name)
 }
 
-/// What the mesh around a node looks like, for planning its container.
+/// The mesh around a node, as planning its container needs it.
 pub struct PlanContext<'a> {
     pub config: &'a Config,
     pub mesh_name: &'a str,
     pub image: &'a str,
-    /// Host folder that holds one data folder per node.
+    /// Host folder that contains one data folder per node.
     pub data_root: &'a Path,
     /// `uid:gid` the node runs as.
     pub user: String,

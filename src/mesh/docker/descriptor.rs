@@ -25,7 +25,7 @@ pub struct DescribedNode {
     pub container: String,
 }
 
-/// What a Docker mesh runs.
+/// The settings, image and nodes of a Docker mesh.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeshDescriptor {
     pub name: String,
@@ -47,7 +47,7 @@ pub struct MeshDescriptor {
     pub nodes: Vec<DescribedNode>,
 }
 
-/// The folder of mesh `name` under the state folder.
+/// Returns the folder of mesh `name` under the state folder.
 pub fn mesh_dir(state_dir: &Path, name: &str) -> PathBuf {
     state_dir.join("meshes").join(name)
 }
@@ -67,7 +67,7 @@ impl MeshDescriptor {
         }
     }
 
-    /// Every readable descriptor under the state folder.
+    /// Reads every readable descriptor under the state folder.
     pub fn list(state_dir: &Path) -> Vec<Self> {
         let Ok(entries) = std::fs::read_dir(state_dir.join("meshes")) else { return Vec::new() };
         let mut found: Vec<Self> = entries
@@ -89,7 +89,7 @@ impl MeshDescriptor {
         std::fs::rename(&temporary, &path).with_context(|| format!("failed to write {}", path.display()))
     }
 
-    /// One line per node: name, role or agent, published address and mesh address.
+    /// Describes the nodes on one line: name, agent or role, published address, mesh address.
     pub fn topology(&self) -> String {
         self.nodes
             .iter()
@@ -98,8 +98,8 @@ impl MeshDescriptor {
             .join(", ")
     }
 
-    /// Fails when `config` asks for another TLS mode, topology or serve setting than the live
-    /// mesh runs, naming both.
+    /// Fails when `config` requests another TLS mode, topology, serve setting or ai-memory
+    /// version than the live mesh runs, naming both.
     pub fn check_matches(&self, config: &Config, nodes: &[DescribedNode], ai_memory_version: &str) -> Result<()> {
         if self.tls != config.tls {
             bail!(

@@ -1,9 +1,9 @@
-//! The node image, built locally from a tar because no registry is reachable: the ai-memory
-//! binary, the shared libraries `ldd` lists for it and for libfaketime (the dynamic loader
-//! included, each at the path `ldd` printed), `/tmp`, a home folder with the staged embedder
-//! in the Hugging Face cache layout, and libfaketime. The Dockerfile starts `FROM scratch`,
-//! so nothing is pulled. The tag carries the ai-memory version and a hash of every input, so
-//! the image is rebuilt only when an input changes.
+//! The node image, built locally from a tar because no registry is reachable. It contains the
+//! ai-memory binary, the shared libraries `ldd` lists for it and for libfaketime (the dynamic
+//! loader included, each at the path `ldd` printed), libfaketime, `/tmp`, and a home folder
+//! with the staged embedder in the Hugging Face cache layout. The Dockerfile starts `FROM
+//! scratch`, so nothing is pulled. The tag carries the ai-memory version and a hash of every
+//! input, so the image is rebuilt only when an input changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -30,7 +30,7 @@ pub const DATA: &str = "/data";
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY rootfs/ /\nENV HOME=/home/amesh\nWORKDIR /data\nENTRYPOINT [\"/usr/local/bin/ai-memory\"]\n";
 
-/// Where a file's bytes come from.
+/// Source of an entry's bytes.
 #[derive(Debug, Clone)]
 enum Content {
     Directory,
@@ -211,7 +211,7 @@ fn append_bytes<W: Write>(archive: &mut tar::Builder<W>, name: &str, bytes: &[u8
     Ok(())
 }
 
-/// Every regular file below `root`, following symbolic links, sorted.
+/// Lists every regular file below `root`, following symbolic links, sorted.
 fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![root.to_path_buf()];

@@ -2,8 +2,8 @@
 //!
 //! `amesh.owner` is `<pid>@<boot-id>` of the amesh process that created the object.
 //! `amesh.owner-start` adds that process's start time in clock ticks since boot, so that a
-//! reused pid does not pass for the owner. Objects of `amesh mesh up` carry `amesh.lifetime=kept` and
-//! live until `amesh mesh down`, whoever created them.
+//! reused pid does not pass for the owner. Objects of `amesh mesh up` carry
+//! `amesh.lifetime=kept` and live until `amesh mesh down`, even after their owner exits.
 
 use std::collections::HashMap;
 

@@ -19,7 +19,7 @@ use super::labels;
 /// The mesh subnet when neither `--docker-subnet` nor `[mesh] docker_subnet` sets one.
 pub const DEFAULT_SUBNET: &str = "10.88.1.0/24";
 
-/// Where the subnet is configured, for error messages.
+/// The flag and config key that set the subnet, for error messages.
 pub const SUBNET_SETTING: &str = "--docker-subnet or [mesh] docker_subnet";
 
 /// Node i gets host address `NODE_HOST_OFFSET + i` in the mesh subnet (.11 for node-1).
@@ -38,7 +38,7 @@ impl Subnet {
         if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) }
     }
 
-    /// The address `offset` hosts into the subnet, or `None` past the broadcast address.
+    /// Returns the address `offset` hosts into the subnet, or `None` past the last host.
     pub fn host(&self, offset: u32) -> Option<Ipv4Addr> {
         let size = 1u64 << (32 - self.prefix);
         if u64::from(offset) + 1 >= size {
@@ -47,12 +47,12 @@ impl Subnet {
         Some(Ipv4Addr::from(u32::from(self.network) + offset))
     }
 
-    /// The gateway Docker gives the bridge: the first host address.
+    /// Returns the gateway Docker gives the bridge: the first host address.
     pub fn gateway(&self) -> Ipv4Addr {
         self.host(1).expect("a validated subnet has room for a gateway")
     }
 
-    /// The mesh address of node `index` (1-based).
+    /// Returns the mesh address of node `index` (1-based).
     pub fn node_address(&self, index: usize) -> Option<Ipv4Addr> {
         self.host(NODE_HOST_OFFSET + u32::try_from(index).ok()?)
     }
