@@ -6,7 +6,6 @@ mod baseline;
 mod canary;
 pub mod summary;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -126,19 +125,14 @@ pub struct Campaign {
     pub roots: LuaRoots,
     pub requested: Vec<String>,
     pub cancel: Cancel,
+    /// `history.jsonl` of the campaign folder, with the terminal output attached.
+    pub history: Arc<History>,
 }
 
 impl Campaign {
     /// Runs the campaign and writes its files; the summary is written however it ends.
     pub async fn run(self) -> Outcome {
         let started_at = now();
-        let history = match History::open(&self.dir.join("history.jsonl")) {
-            Ok(h) => Arc::new(h),
-            Err(err) => {
-                tracing::error!("failed to create history.jsonl: {err}");
-                return Outcome::InfrastructureError;
-            }
-        };
         let planned = plan(&self.requested, &self.roots);
 
         let setup = MeshSetup {
@@ -146,7 +140,7 @@ impl Campaign {
             binary: self.binary.clone(),
             model: self.model.clone(),
             run_dir: self.dir.clone(),
-            history,
+            history: self.history.clone(),
         };
         let mesh = match Mesh::start(setup).await {
             Ok(mesh) => Arc::new(mesh),
@@ -190,11 +184,11 @@ impl Campaign {
                 return (reports, Outcome::Interrupted);
             }
             let result = match (&fatal, item) {
-                (Some(reason), Planned::Ready(file)) => failure(&file.stem, format!("not run: {reason}")),
-                (Some(reason), Planned::Broken { id, .. }) => failure(&id, format!("not run: {reason}")),
+                (Some(reason), Planned::Ready(file)) => self.not_run(failure(&file.stem, format!("not run: {reason}"))),
+                (Some(reason), Planned::Broken { id, .. }) => self.not_run(failure(&id, format!("not run: {reason}"))),
                 (None, Planned::Broken { id, reason }) => {
                     tracing::error!(scenario = %id, "{reason}");
-                    failure(&id, reason)
+                    self.not_run(failure(&id, reason))
                 }
                 (None, Planned::Ready(file)) => {
                     tracing::info!("scenario {}/{total}: {}", position + 1, file.display);
@@ -215,13 +209,17 @@ impl Campaign {
         (reports, if fatal.is_some() { Outcome::InfrastructureError } else { Outcome::Passed })
     }
 
-    /// Writes a scenario's files, prints its JSON line, and returns the report.
+    /// Records the start and end of a scenario that never ran, as a run records its own.
+    fn not_run(&self, result: ScenarioResult) -> ScenarioResult {
+        script::record_not_run(&self.history, &self.config, &result);
+        result
+    }
+
+    /// Writes a scenario's files and returns the report. The terminal prints its JSON line
+    /// from the `scenario_end` history event.
     fn record(&self, result: &ScenarioResult) -> (String, Value) {
         let report = report::envelope(result, &self.config.agent_group, &self.config.tls.to_string());
         log_write(report::write_scenario_files(&self.dir, &result.id, &report, &result.log));
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{report}");
-        let _ = stdout.flush();
         (format!("scenario-{}.json", result.id), report)
     }
 

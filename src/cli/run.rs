@@ -1,16 +1,16 @@
 //! `amesh run`: compile every scenario, start one mesh, run the scenarios in order, print one
-//! JSON verdict per line, tear the mesh down.
+//! JSON verdict per line (or the event stream), tear the mesh down.
 
-use std::io::Write;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use serde_json::json;
 
 use super::{CommonArgs, Exit, load_config, prepare_sut};
 use crate::cancel::Cancel;
 use crate::client::History;
 use crate::mesh::{Mesh, MeshSetup};
-use crate::report::{self, Verdict};
+use crate::report::{self, OutputFormat, Terminal, Verdict};
 use crate::script::{self, LuaRoots, ScenarioFile, ScriptEnv};
 
 #[derive(Args)]
@@ -20,7 +20,54 @@ pub struct RunArgs {
     pub scenarios: Vec<String>,
 
     #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// The stdout format of `run` and `testbook`.
+#[derive(Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// stdout format. `verdicts` prints one JSON report line per scenario, and `json` prints one
+    /// JSON event per line (campaign_start, scenario_start, check, fault, wait, scenario_end
+    /// with the report, campaign_end).
+    #[arg(long = "output", value_enum, value_name = "FORMAT", default_value_t = OutputChoice::Verdicts)]
+    pub output: OutputChoice,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputChoice {
+    Verdicts,
+    Json,
+}
+
+impl OutputArgs {
+    /// Creates the terminal output for run or campaign `id`, with progress on stderr unless
+    /// `quiet`.
+    pub fn terminal(&self, id: &str, quiet: bool) -> Arc<Terminal> {
+        let format = match self.output {
+            OutputChoice::Verdicts => OutputFormat::Human,
+            OutputChoice::Json => OutputFormat::Json,
+        };
+        Arc::new(Terminal::new(id, format, quiet))
+    }
+}
+
+/// Records `campaign_end` with the outcome behind `exit` and the tally of the terminal.
+pub(crate) fn record_end(history: &History, terminal: &Terminal, exit: Exit) {
+    let outcome = match exit {
+        Exit::Success => "passed",
+        Exit::Failed => "failed",
+        Exit::Interrupted => "interrupted",
+        Exit::Error => "error",
+    };
+    let (passed, failed, skipped) = terminal.tally();
+    history.record(
+        "campaign_end",
+        None,
+        json!({ "outcome": outcome, "exit_code": exit as i32, "passed": passed, "failed": failed, "skipped": skipped }),
+    );
 }
 
 /// Resolves and compiles every scenario before anything is provisioned.
@@ -74,32 +121,41 @@ pub async fn run(args: RunArgs, cancel: Cancel) -> Exit {
     if cancel.is_cancelled() {
         return Exit::Interrupted;
     }
+    let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let terminal = args.output.terminal(&run_id, args.common.quiet);
     let history = match History::open(&run_dir.join("history.jsonl")) {
-        Ok(history) => Arc::new(history),
+        Ok(history) => Arc::new(history.with_sink(terminal.clone())),
         Err(err) => {
             tracing::error!("failed to create {}: {err}", run_dir.join("history.jsonl").display());
             return Exit::Error;
         }
     };
 
-    tracing::info!(binary = %binary.path.display(), version = %binary.version, nodes = config.nodes.len(), "starting the mesh");
-    let setup = MeshSetup { config: config.clone(), binary, model, run_dir: run_dir.clone(), history };
-    let mesh = match Mesh::start(setup).await {
-        Ok(mesh) => Arc::new(mesh),
-        Err(err) => {
-            tracing::error!("the mesh did not come up: {err:#}");
-            return if cancel.is_cancelled() { Exit::Interrupted } else { Exit::Error };
+    let stems: Vec<&str> = files.iter().map(|f| f.stem.as_str()).collect();
+    history.record("campaign_start", None, json!({ "command": "run", "scenarios": stems, "dir": run_dir.display().to_string() }));
+    let exit = async {
+        tracing::info!(binary = %binary.path.display(), version = %binary.version, nodes = config.nodes.len(), "starting the mesh");
+        let setup = MeshSetup { config: config.clone(), binary, model, run_dir: run_dir.clone(), history: history.clone() };
+        let mesh = match Mesh::start(setup).await {
+            Ok(mesh) => Arc::new(mesh),
+            Err(err) => {
+                tracing::error!("the mesh did not come up: {err:#}");
+                return if cancel.is_cancelled() { Exit::Interrupted } else { Exit::Error };
+            }
+        };
+
+        let env = ScriptEnv { mesh: mesh.clone(), run_dir: run_dir.clone(), roots, cancel: cancel.clone() };
+        let exit = run_all(&env, &files, &config).await;
+
+        if let Err(err) = mesh.teardown().await {
+            tracing::error!("teardown failed: {err:#}");
+            return Exit::Error;
         }
-    };
-
-    let env = ScriptEnv { mesh: mesh.clone(), run_dir: run_dir.clone(), roots, cancel: cancel.clone() };
-    let exit = run_all(&env, &files, &config).await;
-
-    if let Err(err) = mesh.teardown().await {
-        tracing::error!("teardown failed: {err:#}");
-        return Exit::Error;
+        tracing::info!(run_dir = %run_dir.display(), "done");
+        exit
     }
-    tracing::info!(run_dir = %run_dir.display(), "done");
+    .await;
+    record_end(&history, &terminal, exit);
     exit
 }
 
@@ -114,9 +170,6 @@ async fn run_all(env: &ScriptEnv, files: &[ScenarioFile], config: &crate::mesh::
         if let Err(err) = report::write_scenario_files(&env.run_dir, &run.result.id, &report, &run.result.log) {
             tracing::error!("{err:#}");
         }
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{report}");
-        let _ = stdout.flush();
 
         if run.result.verdict == Verdict::Fail {
             exit = Exit::Failed;

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use clap::Args;
+use serde_json::json;
 
+use super::run::{OutputArgs, record_end};
 use super::{CommonArgs, Exit, load_config, prepare_sut};
 use crate::campaign::{self, Campaign, Outcome};
 use crate::cancel::Cancel;
+use crate::client::History;
 use crate::script::LuaRoots;
 
 #[derive(Args)]
@@ -22,6 +25,9 @@ pub struct TestbookArgs {
     /// Clear an existing campaign folder with the same id instead of refusing.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -63,11 +69,24 @@ pub async fn testbook(args: TestbookArgs, cancel: Cancel) -> Exit {
         return Exit::Interrupted;
     }
 
-    let campaign = Campaign { id, dir, config, binary, model, roots, requested, cancel };
-    match campaign.run().await {
+    let terminal = args.output.terminal(&id, args.common.quiet);
+    let history = match History::open(&dir.join("history.jsonl")) {
+        Ok(history) => Arc::new(history.with_sink(terminal.clone())),
+        Err(err) => return fail(format!("failed to create {}: {err}", dir.join("history.jsonl").display())),
+    };
+    history.record(
+        "campaign_start",
+        None,
+        json!({ "command": "testbook", "scenarios": requested, "dir": dir.display().to_string() }),
+    );
+
+    let campaign = Campaign { id, dir, config, binary, model, roots, requested, cancel, history: history.clone() };
+    let exit = match campaign.run().await {
         Outcome::Passed => Exit::Success,
         Outcome::Failed => Exit::Failed,
         Outcome::Interrupted => Exit::Interrupted,
         Outcome::InfrastructureError => Exit::Error,
-    }
+    };
+    record_end(&history, &terminal, exit);
+    exit
 }

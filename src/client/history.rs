@@ -1,12 +1,15 @@
-//! `history.jsonl`: one line per request, response, fault, heal or wait, in the run folder.
+//! `history.jsonl`: one line per request, response, fault, heal, wait and check, plus the
+//! start and end of the campaign and of each scenario, in the run folder.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::report::EventSink;
 
 /// Bodies longer than this are cut in the history, logs and HTML; their full length and
 /// SHA-256 are recorded beside them.
@@ -16,18 +19,26 @@ pub const BODY_LIMIT: usize = 4096;
 pub struct History {
     writer: Mutex<Option<BufWriter<File>>>,
     scenario: Mutex<Option<String>>,
+    /// Terminal output that receives every event after it is written.
+    sink: Option<Arc<dyn EventSink>>,
 }
 
 impl History {
     /// Opens (creating or appending) the history file.
     pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self { writer: Mutex::new(Some(BufWriter::new(file))), scenario: Mutex::new(None) })
+        Ok(Self { writer: Mutex::new(Some(BufWriter::new(file))), scenario: Mutex::new(None), sink: None })
+    }
+
+    /// Hands every event recorded from now on to `sink` as well.
+    pub fn with_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// A history that records nothing (unit tests, the REPL without a run folder).
     pub fn disabled() -> Self {
-        Self { writer: Mutex::new(None), scenario: Mutex::new(None) }
+        Self { writer: Mutex::new(None), scenario: Mutex::new(None), sink: None }
     }
 
     /// Sets the scenario that later events belong to.
@@ -35,8 +46,8 @@ impl History {
         *self.scenario.lock().expect("history lock") = scenario.map(str::to_string);
     }
 
-    /// Appends one event. `fields` must be a JSON object; `ts`, `scenario`, `node` and `kind`
-    /// are added in front of it.
+    /// Appends one event and hands it to the sink. `fields` must be a JSON object; `ts`,
+    /// `scenario`, `node` and `kind` are added in front of it.
     pub fn record(&self, kind: &str, node: Option<&str>, fields: Value) {
         let mut guard = self.writer.lock().expect("history lock");
         let Some(writer) = guard.as_mut() else { return };
@@ -49,9 +60,13 @@ impl History {
         if let Value::Object(extra) = fields {
             event.extend(extra);
         }
-        let line = Value::Object(event).to_string();
-        if let Err(err) = writeln!(writer, "{line}").and_then(|()| writer.flush()) {
+        let event = Value::Object(event);
+        if let Err(err) = writeln!(writer, "{event}").and_then(|()| writer.flush()) {
             tracing::warn!("failed to write history.jsonl: {err}");
+        }
+        // The sink runs under the lock so that it receives events in file order.
+        if let Some(sink) = &self.sink {
+            sink.event(&event);
         }
     }
 }

@@ -73,6 +73,17 @@ pub fn envelope(result: &ScenarioResult, agent_group: &str, tls_mode: &str) -> V
     Value::Object(object)
 }
 
+/// Builds the fields of a `scenario_end` history event: the declared title (the envelope has
+/// none), the verdict, the duration and the whole report.
+pub fn scenario_end_fields(result: &ScenarioResult, report: Value) -> Value {
+    json!({
+        "title": result.title,
+        "verdict": result.verdict,
+        "duration_ms": result.duration_ms,
+        "report": report,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

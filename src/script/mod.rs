@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use mlua::{Lua, Value};
 
 use crate::cancel::Cancel;
-use crate::mesh::Mesh;
-use crate::report::{ScenarioLog, ScenarioResult, Verdict};
+use crate::client::History;
+use crate::mesh::{Config, Mesh};
+use crate::report::{self, ScenarioLog, ScenarioResult, Verdict};
 
 use context::{DEFAULT_TIME_LIMIT, EarlyEnd, ScenarioState, ScriptContext};
 pub use loader::{LuaRoots, ScenarioFile};
@@ -80,6 +81,7 @@ pub async fn run_scenario(env: &ScriptEnv, file: &ScenarioFile) -> ScenarioRun {
         mcp_sessions: RefCell::new(Vec::new()),
     });
     env.mesh.history.set_scenario(Some(&file.stem));
+    env.mesh.history.record("scenario_start", None, serde_json::json!({ "file": file.display }));
     tracing::info!(scenario = %file.display, "scenario started");
 
     let ending = match runtime::build(ctx.clone()) {
@@ -96,9 +98,24 @@ pub async fn run_scenario(env: &ScriptEnv, file: &ScenarioFile) -> ScenarioRun {
     let fatal = heal(&ctx).await;
 
     let result = into_result(&ctx, started);
+    record_end(&env.mesh.history, &env.mesh.config, &result);
     env.mesh.history.set_scenario(None);
     tracing::info!(scenario = %result.id, verdict = ?result.verdict, duration_ms = result.duration_ms, "scenario ended");
     ScenarioRun { result, interrupted, fatal }
+}
+
+/// Records the start and end of a scenario that never ran (not found, does not compile, or
+/// not run after a fatal error), so that the history and the terminal list it too.
+pub fn record_not_run(history: &History, config: &Config, result: &ScenarioResult) {
+    history.set_scenario(Some(&result.id));
+    history.record("scenario_start", None, serde_json::json!({ "file": null }));
+    record_end(history, config, result);
+    history.set_scenario(None);
+}
+
+fn record_end(history: &History, config: &Config, result: &ScenarioResult) {
+    let envelope = report::envelope(result, &config.agent_group, &config.tls.to_string());
+    history.record("scenario_end", None, report::scenario_end_fields(result, envelope));
 }
 
 async fn execute(lua: &Lua, runner: mlua::Function, file: &ScenarioFile, ctx: &Rc<ScriptContext>, cancel: &Cancel) -> Ending {

@@ -31,9 +31,10 @@ impl UserData for ScenarioHandle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("check", |lua, _, (cond, reason): (Value, Option<String>)| {
             let passed = !matches!(cond, Value::Nil | Value::Boolean(false));
+            let ctx = context(lua)?;
+            let reason = reason.unwrap_or_else(|| "check failed".to_string());
+            ctx.mesh.history.record("check", None, serde_json::json!({ "passed": passed, "reason": reason }));
             if !passed {
-                let ctx = context(lua)?;
-                let reason = reason.unwrap_or_else(|| "check failed".to_string());
                 ctx.log.line(&format!("check failed: {reason}"));
                 let mut state = ctx.state.borrow_mut();
                 state.failed = true;
@@ -118,6 +119,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         let id: Option<String> = options.get("id")?;
         let id = id.ok_or_else(|| mlua::Error::runtime("scenario { ... } needs an id, e.g. scenario { id = \"40\" }"))?;
         ctx.log.set_id(&id);
+        ctx.mesh.history.set_scenario(Some(&id));
         state.id = Some(id);
         state.title = options.get("title")?;
         drop(state);
