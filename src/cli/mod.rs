@@ -4,6 +4,7 @@
 mod bench;
 mod doctor;
 mod mesh;
+mod report;
 mod run;
 mod testbook;
 
@@ -48,6 +49,8 @@ enum Command {
     Doctor(CommonArgs),
     /// Measure mesh start-up time and amesh's own peak memory.
     Bench(bench::BenchArgs),
+    /// Render index.html and junit.xml again from a campaign folder, or compare two folders.
+    Report(report::ReportArgs),
     /// Keep a Docker mesh running across commands: up, down, status, logs.
     #[command(subcommand)]
     Mesh(mesh::MeshCommand),
@@ -173,6 +176,7 @@ pub fn main() -> i32 {
         Command::Setup(common) | Command::Doctor(common) => common.clone(),
         Command::Bench(args) => args.common.clone(),
         Command::Testbook(args) => args.common.clone(),
+        Command::Report(args) => args.common(),
         Command::Mesh(command) => command.common().clone(),
     };
     init_logging(&common);
@@ -193,6 +197,7 @@ pub fn main() -> i32 {
             Command::Doctor(common) => doctor::doctor(&common).await,
             Command::Bench(args) => bench::bench(args, cancel).await,
             Command::Testbook(args) => testbook::testbook(args, cancel).await,
+            Command::Report(args) => report::report(args),
             Command::Mesh(command) => mesh::mesh(command, cancel).await,
         }
     });

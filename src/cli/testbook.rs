@@ -10,6 +10,7 @@ use super::{CommonArgs, Exit, load_config, prepare_sut};
 use crate::campaign::{self, Campaign, Outcome};
 use crate::cancel::Cancel;
 use crate::client::History;
+use crate::report;
 use crate::script::LuaRoots;
 
 #[derive(Args)]
@@ -80,13 +81,20 @@ pub async fn testbook(args: TestbookArgs, cancel: Cancel) -> Exit {
         json!({ "command": "testbook", "scenarios": requested, "dir": dir.display().to_string() }),
     );
 
-    let campaign = Campaign { id, dir, config, binary, model, roots, requested, cancel, history: history.clone() };
+    let campaign = Campaign { id, dir: dir.clone(), config, binary, model, roots, requested, cancel, history: history.clone() };
     let exit = match campaign.run().await {
         Outcome::Passed => Exit::Success,
         Outcome::Failed => Exit::Failed,
         Outcome::Interrupted => Exit::Interrupted,
         Outcome::InfrastructureError => Exit::Error,
     };
+    // campaign_end comes first so that the page shows the campaign's whole duration and a
+    // later `amesh report` renders the same page. The reports are rendered however the
+    // campaign ended, an interrupted one included.
     record_end(&history, &terminal, exit);
+    match report::write_reports(&dir) {
+        Ok(written) => tracing::info!("wrote {} and {}", written.index_html.display(), written.junit_xml.display()),
+        Err(err) => tracing::error!("failed to write index.html and junit.xml: {err:#}"),
+    }
     exit
 }
