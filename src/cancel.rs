@@ -27,6 +27,12 @@ impl Cancel {
         self.inner.notify.notify_waiters();
     }
 
+    /// Clears the flag so that the next piece of work can be cancelled again. The REPL cancels
+    /// one statement at a time and calls this before each statement.
+    pub fn reset(&self) {
+        self.inner.cancelled.store(false, Ordering::SeqCst);
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.load(Ordering::SeqCst)
     }

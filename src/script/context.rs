@@ -56,6 +56,9 @@ pub struct ScriptContext {
     pub time_limit: Cell<Duration>,
     pub cancel: Cancel,
     pub mcp_sessions: RefCell<Vec<SharedSession>>,
+    /// False in the REPL: `scenario { timeout = N }` is still accepted, but no statement ends
+    /// at a time limit.
+    pub enforce_time_limit: bool,
 }
 
 impl ScriptContext {
@@ -74,6 +77,9 @@ impl ScriptContext {
     pub fn interruption(&self) -> Option<String> {
         if self.cancel.is_cancelled() {
             return Some("interrupted".into());
+        }
+        if !self.enforce_time_limit {
+            return None;
         }
         (Instant::now() >= self.deadline.get())
             .then(|| format!("scenario exceeded its time limit of {} s", self.time_limit.get().as_secs()))

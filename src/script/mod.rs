@@ -7,6 +7,7 @@ mod modules;
 mod runtime;
 mod sandbox;
 mod scenario;
+pub mod session;
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -79,6 +80,7 @@ pub async fn run_scenario(env: &ScriptEnv, file: &ScenarioFile) -> ScenarioRun {
         time_limit: Cell::new(DEFAULT_TIME_LIMIT),
         cancel: env.cancel.clone(),
         mcp_sessions: RefCell::new(Vec::new()),
+        enforce_time_limit: true,
     });
     env.mesh.history.set_scenario(Some(&file.stem));
     env.mesh.history.record("scenario_start", None, serde_json::json!({ "file": file.display }));

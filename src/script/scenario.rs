@@ -159,3 +159,9 @@ pub async fn run_defers(lua: &Lua) -> Vec<String> {
     }
     errors
 }
+
+/// Forgets the deferred functions, so that the REPL can start a new draft scenario after one
+/// has ended.
+pub fn clear_defers(lua: &Lua) -> mlua::Result<()> {
+    lua.set_named_registry_value(DEFERS_KEY, lua.create_table()?)
+}
