@@ -4,6 +4,7 @@
 mod bench;
 mod doctor;
 mod mesh;
+mod repl;
 mod report;
 mod run;
 mod testbook;
@@ -54,6 +55,8 @@ enum Command {
     /// Keep a Docker mesh running across commands: up, down, status, logs.
     #[command(subcommand)]
     Mesh(mesh::MeshCommand),
+    /// Start a mesh and open an interactive Lua prompt on it (reads stdin when it is not a terminal).
+    Repl(repl::ReplArgs),
 }
 
 /// Options shared by every command that touches the SUT or a mesh.
@@ -178,6 +181,7 @@ pub fn main() -> i32 {
         Command::Testbook(args) => args.common.clone(),
         Command::Report(args) => args.common(),
         Command::Mesh(command) => command.common().clone(),
+        Command::Repl(args) => args.common.clone(),
     };
     init_logging(&common);
 
@@ -190,7 +194,10 @@ pub fn main() -> i32 {
     };
     let exit = runtime.block_on(async move {
         let cancel = Cancel::new();
-        watch_signals(cancel.clone());
+        // The REPL routes SIGINT to the running statement, so it installs its own handlers.
+        if !matches!(cli.command, Command::Repl(_)) {
+            watch_signals(cancel.clone());
+        }
         match cli.command {
             Command::Run(args) => run::run(args, cancel).await,
             Command::Setup(common) => doctor::setup(&common).await,
@@ -199,6 +206,7 @@ pub fn main() -> i32 {
             Command::Testbook(args) => testbook::testbook(args, cancel).await,
             Command::Report(args) => report::report(args),
             Command::Mesh(command) => mesh::mesh(command, cancel).await,
+            Command::Repl(args) => repl::repl(args, cancel).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
