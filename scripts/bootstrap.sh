@@ -9,6 +9,8 @@ packages=()
 dpkg -s libfaketime >/dev/null 2>&1 || packages+=(libfaketime)
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
+# tests/repl.rs drives `amesh repl` in a tmux pseudo-terminal.
+command -v tmux >/dev/null 2>&1 || packages+=(tmux)
 if ((${#packages[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo

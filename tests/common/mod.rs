@@ -326,8 +326,13 @@ fn collect_output(mut source: impl Read + Send + 'static, sink: Arc<Mutex<String
 
 impl Running {
     /// Starts `command` with piped stdout and stderr and a null stdin.
-    pub fn spawn(mut command: Command) -> Self {
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    pub fn spawn(command: Command) -> Self {
+        Self::spawn_with_stdin(command, Stdio::null())
+    }
+
+    /// Starts `command` with piped stdout and stderr and `stdin` as its standard input.
+    pub fn spawn_with_stdin(mut command: Command, stdin: Stdio) -> Self {
+        command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap_or_else(|err| panic!("failed to start {command:?}: {err}"));
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
