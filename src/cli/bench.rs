@@ -13,8 +13,8 @@ use crate::mesh::{Mesh, MeshSetup};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// How many times to start and stop the mesh.
-    #[arg(long, default_value_t = 5)]
+    /// How many times to start and stop the mesh (1 to 100).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
 
     #[command(flatten)]
@@ -79,7 +79,8 @@ pub async fn bench(args: BenchArgs, cancel: Cancel) -> Exit {
     }
 
     samples_ms.sort_by(f64::total_cmp);
-    let median = samples_ms[samples_ms.len() / 2];
+    let middle = samples_ms.len() / 2;
+    let median = if samples_ms.len() % 2 == 0 { (samples_ms[middle - 1] + samples_ms[middle]) / 2.0 } else { samples_ms[middle] };
     let summary = json!({
         "benchmark": "mesh-start",
         "nodes": config.nodes.len(),

@@ -333,6 +333,20 @@ fn validate_nodes(nodes: &[NodeSpec]) -> Result<()> {
     if nodes.len() < 2 {
         bail!("a mesh needs at least two [[node]] entries, found {}", nodes.len());
     }
+    for node in nodes {
+        // Nodes run without authentication when TLS is off, so they never listen beyond this
+        // machine: both backends publish them on loopback addresses only.
+        if !node.address.is_loopback() {
+            bail!(
+                "[[node]] {}: address {} is not a loopback address; use 127.x.y.z ([mesh] base_address, [[node]] address or --base-address)",
+                node.name,
+                node.address
+            );
+        }
+        if node.port == 0 {
+            bail!("[[node]] {}: port 0 is invalid; use a fixed port such as 9077 ([mesh] port or [[node]] port)", node.name);
+        }
+    }
     for (i, a) in nodes.iter().enumerate() {
         if a.name.is_empty() || !a.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("[[node]] name {:?} is invalid: use letters, digits, '-' and '_'", a.name);
@@ -407,6 +421,19 @@ mod tests {
         let err = format!("{:#}", parse("[mesh]\ndocker_subnet = \"10.88.7.1/24\"\n").unwrap_err());
         assert!(err.contains("docker_subnet"), "{err}");
         assert_eq!(parse("").unwrap().docker.subnet.to_string(), "10.88.1.0/24");
+    }
+
+    #[test]
+    fn non_loopback_address_rejected() {
+        let err = parse("[mesh]\nbase_address = \"10.0.0.1\"\n").unwrap_err().to_string();
+        assert!(err.contains("10.0.0.1"), "{err}");
+        assert!(err.contains("loopback"), "{err}");
+    }
+
+    #[test]
+    fn port_zero_rejected() {
+        let err = parse("[mesh]\nport = 0\n").unwrap_err().to_string();
+        assert!(err.contains("port 0"), "{err}");
     }
 
     #[test]

@@ -73,6 +73,15 @@ impl ScriptContext {
         self.deadline.set(self.started + limit);
     }
 
+    /// Why the script must stop now, if it must: it ended (`emit`, `fail`, `skip`), ran out of
+    /// time, or was interrupted. The sandbox's `pcall` re-raises errors while this is set.
+    pub fn must_unwind(&self) -> Option<String> {
+        if self.state.borrow().ended.is_some() {
+            return Some("scenario ended".into());
+        }
+        self.interruption()
+    }
+
     /// The error a runaway or interrupted script gets from the instruction hook, if any.
     pub fn interruption(&self) -> Option<String> {
         if self.cancel.is_cancelled() {

@@ -18,7 +18,8 @@ const MEMORY_PRELUDE: &str = include_str!("prelude/memory.lua");
 
 /// Runs a chunk under `xpcall` so a failure keeps the Lua traceback of where it happened.
 const RUNNER: &str = r#"
-local traceback = debug.traceback
+-- Captured before the sandbox wraps xpcall, so the runner always sees the error.
+local traceback, xpcall = debug.traceback, xpcall
 return function(main)
   local trace
   local ok, err = xpcall(main, function(e)

@@ -19,8 +19,20 @@ pub fn libraries() -> StdLib {
 }
 
 const RESTRICT: &str = r#"
-local resolve, search = ...
+local resolve, search, must_unwind = ...
 local real_open, real_load, traceback = io.open, load, debug.traceback
+local real_pcall, real_xpcall, real_resume = pcall, xpcall, coroutine.resume
+
+-- A scenario that ended, ran out of time or was interrupted must unwind to amesh even through
+-- the script's own pcall, xpcall or coroutine.resume; otherwise a retry loop could catch the
+-- time-limit error forever.
+local function unwind_or_return(ok, ...)
+  if not ok and must_unwind() then error((...), 0) end
+  return ok, ...
+end
+pcall = function(f, ...) return unwind_or_return(real_pcall(f, ...)) end
+xpcall = function(f, handler, ...) return unwind_or_return(real_xpcall(f, handler, ...)) end
+coroutine.resume = function(co, ...) return unwind_or_return(real_resume(co, ...)) end
 
 for _, name in ipairs { "execute", "exit", "remove", "rename", "tmpname", "getenv", "setlocale" } do
   os[name] = nil
@@ -59,23 +71,30 @@ package.searchers = {
 }
 "#;
 
-/// Resolves a script's file path inside the run folder; absolute paths and `..` are rejected.
-fn resolve_in_run_dir(run_dir: &Path, requested: &str) -> Result<PathBuf, String> {
+/// Resolves a script's file path inside its own files folder of the run folder
+/// (`<run>/files/<scenario file>/`), so that a script cannot overwrite amesh's reports, logs or
+/// history. Absolute paths and `..` are rejected.
+fn resolve_in_run_dir(files_dir: &Path, requested: &str) -> Result<PathBuf, String> {
     let path = Path::new(requested);
     let escapes = path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir));
     if escapes || requested.is_empty() {
         return Err(format!(
-            "io.open({requested:?}): scripts may only open files inside the run folder; use a relative path without '..'"
+            "io.open({requested:?}): scripts may only open files inside {}; use a relative path without '..'",
+            files_dir.display()
         ));
     }
-    Ok(run_dir.join(path))
+    let resolved = files_dir.join(path);
+    if let Some(parent) = resolved.parent() {
+        std::fs::create_dir_all(parent).map_err(|err| format!("io.open({requested:?}): cannot create {}: {err}", parent.display()))?;
+    }
+    Ok(resolved)
 }
 
 /// Removes the unsafe parts of the loaded libraries and installs the restricted replacements.
 pub fn restrict(lua: &Lua, ctx: &Rc<ScriptContext>) -> mlua::Result<()> {
-    let run_dir = ctx.run_dir.clone();
+    let files_dir = ctx.run_dir.join("files").join(ctx.log.stem());
     let resolve = lua.create_function(move |_, requested: String| {
-        resolve_in_run_dir(&run_dir, &requested)
+        resolve_in_run_dir(&files_dir, &requested)
             .map(|p| p.display().to_string())
             .map_err(mlua::Error::runtime)
     })?;
@@ -89,8 +108,11 @@ pub fn restrict(lua: &Lua, ctx: &Rc<ScriptContext>) -> mlua::Result<()> {
         })
     })?;
 
+    let unwind_ctx = ctx.clone();
+    let must_unwind = lua.create_function(move |_, ()| Ok(unwind_ctx.must_unwind().is_some()))?;
+
     let restrict: Function = lua.load(RESTRICT).set_name("=amesh-sandbox").into_function()?;
-    restrict.call::<()>((resolve, search))?;
+    restrict.call::<()>((resolve, search, must_unwind))?;
 
     let globals: Table = lua.globals();
     globals.set("collectgarbage", Value::Nil)?;
@@ -103,8 +125,11 @@ mod tests {
 
     #[test]
     fn run_dir_paths_stay_inside() {
-        let dir = Path::new("/runs/r1");
-        assert_eq!(resolve_in_run_dir(dir, "out/a.txt").unwrap(), Path::new("/runs/r1/out/a.txt"));
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("files/t1");
+        assert_eq!(resolve_in_run_dir(&dir, "out/a.txt").unwrap(), dir.join("out/a.txt"));
+        assert!(dir.join("out").is_dir(), "the parent folder is created");
+        let dir = dir.as_path();
         assert!(resolve_in_run_dir(dir, "/etc/passwd").is_err());
         assert!(resolve_in_run_dir(dir, "../x").is_err());
         assert!(resolve_in_run_dir(dir, "a/../../x").is_err());

@@ -1,7 +1,6 @@
 //! The scenario object: `scenario { ... }` and its checks, fields and early endings.
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use mlua::{Function, Lua, LuaSerdeExt, MultiValue, Table, UserData, UserDataMethods, Value};
 
@@ -105,6 +104,21 @@ fn set_field(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     Ok(())
 }
 
+/// Scenario ids name report files (`scenario-<id>.json`), so they are short file-name-safe words.
+fn validate_id(id: &str) -> mlua::Result<()> {
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(mlua::Error::runtime(format!(
+            "invalid scenario id {id:?}: use 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
+        )))
+    }
+}
+
 /// Registers `scenario { ... }`.
 pub fn register(lua: &Lua) -> mlua::Result<()> {
     lua.set_named_registry_value(DEFERS_KEY, lua.create_table()?)?;
@@ -118,6 +132,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
 
         let id: Option<String> = options.get("id")?;
         let id = id.ok_or_else(|| mlua::Error::runtime("scenario { ... } needs an id, e.g. scenario { id = \"40\" }"))?;
+        validate_id(&id)?;
         ctx.log.set_id(&id);
         ctx.mesh.history.set_scenario(Some(&id));
         state.id = Some(id);
@@ -125,10 +140,11 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         drop(state);
 
         if let Some(seconds) = options.get::<Option<f64>>("timeout")? {
-            if !(seconds > 0.0 && seconds.is_finite()) {
-                return Err(mlua::Error::runtime(format!("scenario timeout must be a positive number of seconds, got {seconds}")));
+            let limit = super::modules::duration_arg(seconds, "scenario timeout")?;
+            if limit.is_zero() {
+                return Err(mlua::Error::runtime("scenario timeout must be more than 0 seconds"));
             }
-            ctx.set_time_limit(Duration::from_secs_f64(seconds));
+            ctx.set_time_limit(limit);
         }
 
         let needs: Option<Vec<String>> = options.get("needs")?;

@@ -56,6 +56,12 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     fault.set(
         "clock",
         lua.create_async_function(|lua, (handle, seconds): (Table, i64)| async move {
+            // libfaketime takes any offset, but serve fails on dates its HTTP date formatter
+            // cannot print, so offsets stay within ten years.
+            const MAX_OFFSET: i64 = 10 * 365 * 24 * 3600;
+            if seconds.abs() > MAX_OFFSET {
+                return Err(mlua::Error::runtime(format!("fault.clock offset must be within ±{MAX_OFFSET} seconds (ten years), got {seconds}")));
+            }
             let node = spec_of(&lua, &handle)?;
             let ctx = context(&lua)?;
             ctx.log.line(&format!("fault: clock {seconds:+}s on {}", node.name));

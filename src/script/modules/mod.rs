@@ -17,6 +17,20 @@ use super::context::ScriptContext;
 pub use mcp::close_all as close_mcp_sessions;
 pub use node::extend_methods as extend_node_methods;
 
+/// The longest duration a script may ask for: a week, far beyond any scenario, small enough
+/// that adding it to the current instant cannot overflow.
+pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Converts script seconds into a duration, rejecting negative, NaN, infinite and oversized
+/// values with a message that names `what`.
+pub(crate) fn duration_arg(value: f64, what: &str) -> mlua::Result<std::time::Duration> {
+    if (0.0..=MAX_SECONDS).contains(&value) {
+        Ok(std::time::Duration::from_secs_f64(value))
+    } else {
+        Err(mlua::Error::runtime(format!("{what} must be between 0 and {MAX_SECONDS} seconds (a week), got {value}")))
+    }
+}
+
 pub(crate) fn context(lua: &Lua) -> mlua::Result<Rc<ScriptContext>> {
     lua.app_data_ref::<Rc<ScriptContext>>()
         .map(|c| c.clone())

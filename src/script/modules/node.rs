@@ -71,10 +71,10 @@ fn parse_options(lua: &Lua, options: Option<Table>, body: Value) -> mlua::Result
             parsed.query = Some(util::build_query(&query)?);
         }
         if let Some(seconds) = options.get::<Option<f64>>("timeout")? {
-            if !(seconds > 0.0 && seconds.is_finite()) {
-                return Err(mlua::Error::runtime(format!("request timeout must be a positive number of seconds, got {seconds}")));
+            parsed.timeout = super::duration_arg(seconds, "request timeout")?;
+            if parsed.timeout.is_zero() {
+                return Err(mlua::Error::runtime("request timeout must be more than 0 seconds"));
             }
-            parsed.timeout = Duration::from_secs_f64(seconds);
         }
         if matches!(body, Value::Nil) {
             body = options.get("body")?;

@@ -11,13 +11,7 @@ use crate::report::Convergence;
 const DEFAULT_EVENTUALLY_TIMEOUT: f64 = 30.0;
 const DEFAULT_EVENTUALLY_INTERVAL: f64 = 0.2;
 
-fn seconds(value: f64, what: &str) -> mlua::Result<Duration> {
-    if value >= 0.0 && value.is_finite() {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(mlua::Error::runtime(format!("{what} must be a non-negative number of seconds, got {value}")))
-    }
-}
+use super::duration_arg as seconds;
 
 fn is_truthy(value: &Value) -> bool {
     !matches!(value, Value::Nil | Value::Boolean(false))
@@ -55,6 +49,7 @@ async fn eventually(lua: Lua, check: Function, options: Option<Table>) -> mlua::
                     break true;
                 }
             }
+            Err(err) if ctx.must_unwind().is_some() => return Err(err),
             Err(err) => last_error = Some(err.to_string()),
         }
         if started.elapsed() + interval > timeout {
@@ -95,6 +90,11 @@ async fn parallel(lua: Lua, functions: Variadic<Value>) -> mlua::Result<Table> {
 
     let futures = list.iter().map(|f| f.call_async::<Value>(()));
     let outcomes = futures_util::future::join_all(futures).await;
+    if context(&lua)?.must_unwind().is_some() {
+        if let Some(Err(err)) = outcomes.iter().find(|o| o.is_err()) {
+            return Err(err.clone());
+        }
+    }
 
     let results = lua.create_table()?;
     for outcome in outcomes {
