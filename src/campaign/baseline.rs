@@ -92,7 +92,16 @@ async fn measure_node(mesh: &Mesh, node: &NodeSpec, run_dir: &std::path::Path) -
         na("framework_version", "memory-only node: no agent framework runs here")
     };
     let no_llm = "amesh agents are deterministic MCP and HTTP clients; no LLM is involved";
-    let no_firewall = "nodes are local processes on loopback addresses; no firewall stands between them";
+    let (no_firewall, lifetime) = match mesh.backend_kind() {
+        crate::mesh::BackendKind::Process => (
+            "nodes are local processes on loopback addresses; no firewall stands between them",
+            "the mesh lives only as long as the amesh command",
+        ),
+        crate::mesh::BackendKind::Docker => (
+            "nodes are containers on a bridge network that amesh created; amesh changes no firewall rules and Docker's own rules only isolate that network",
+            "amesh removes its Docker mesh when the command ends, or at `amesh mesh down` for a mesh started by `amesh mesh up`",
+        ),
+    };
     let by_construction = "amesh agents are scripted clients with no channel other than ai-memory; nothing to probe";
 
     let config_attestation = json!({
@@ -109,7 +118,7 @@ async fn measure_node(mesh: &Mesh, node: &NodeSpec, run_dir: &std::path::Path) -
         "federation_live": federation_live,
         "ufw_disabled": na("config_attestation.ufw_disabled", no_firewall),
         "iptables_flushed": na("config_attestation.iptables_flushed", no_firewall),
-        "dead_man_switch_scheduled": na("config_attestation.dead_man_switch_scheduled", "the mesh lives only as long as the amesh command"),
+        "dead_man_switch_scheduled": na("config_attestation.dead_man_switch_scheduled", lifetime),
         "topology": mesh.backend_kind().to_string(),
     });
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::mesh::{Config, Role};
+use crate::mesh::{BackendKind, Config, NodeSpec, Role};
 
 /// Facts about the campaign that the summary and meta record.
 pub struct CampaignFacts<'a> {
@@ -31,6 +31,15 @@ fn operator() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The address peers reach a node at: its mesh network address on the Docker backend, its
+/// loopback address on the process backend.
+fn private_ip(config: &Config, node: &NodeSpec) -> String {
+    match config.backend {
+        BackendKind::Docker => config.docker.subnet.node_address(node.index).map_or_else(|| node.address.to_string(), |a| a.to_string()),
+        BackendKind::Process => node.address.to_string(),
+    }
+}
+
 /// The meta object, also written alone as `campaign.meta.json`.
 pub fn meta(facts: &CampaignFacts) -> Value {
     let config = facts.config;
@@ -45,7 +54,7 @@ pub fn meta(facts: &CampaignFacts) -> Value {
                 "index": n.index,
                 "role": n.role.as_str(),
                 "name": n.name,
-                "private_ip": n.address.to_string(),
+                "private_ip": private_ip(config, n),
                 "public_ip": format!("n/a ({backend} backend)"),
             });
             if let Some(agent) = &n.agent_id {
@@ -68,7 +77,13 @@ pub fn meta(facts: &CampaignFacts) -> Value {
             "nodes": nodes,
             "region": "local",
             "droplet_size": format!("n/a ({backend} backend on one machine)"),
-            "topology": format!("{shape} on loopback addresses, provisioned by amesh"),
+            "topology": match config.backend {
+                BackendKind::Process => format!("{shape} on loopback addresses, provisioned by amesh"),
+                BackendKind::Docker => format!(
+                    "{shape} on a Docker bridge network ({}) with ports published on loopback addresses, provisioned by amesh",
+                    config.docker.subnet
+                ),
+            },
         },
         "scenarios_requested": facts.requested,
         "timing": {
