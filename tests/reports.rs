@@ -1,6 +1,7 @@
 //! The reports people read, on real meshes: `index.html` opened in headless Chromium,
-//! `junit.xml` read by an XML parser, `amesh report` and `--diff`, the NDJSON event stream of
-//! `--output json`, and stderr without control sequences when it is not a terminal.
+//! `junit.xml` read by an XML parser (after an interrupt too), `amesh report` and `--diff`,
+//! the NDJSON event stream of `--output json`, the progress bar on a pseudo-terminal, and
+//! stderr without control sequences when it is not a terminal.
 
 mod common;
 
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Harness, Running, repo_dir};
+use common::{Harness, PASSING_SCENARIO, Running, WAITING_SCENARIO, poll_until, repo_dir};
+use nix::sys::signal::Signal;
 use scraper::{Html, Selector};
 use serde_json::Value;
 
@@ -253,6 +255,80 @@ fn campaign_reports_render_in_chromium() {
     assert!(line_of("99").is_some_and(|l| l.contains("(absent)")), "{}", diff.stdout);
     assert!(line_of("23").is_none(), "an unchanged scenario is listed:\n{}", diff.stdout);
     assert!(diff.stdout.contains("1 changed verdicts, 1 only in"), "{}", diff.stdout);
+}
+
+#[test]
+fn interrupted_campaign_still_renders() {
+    let harness = Harness::new(Ipv4Addr::new(127, 0, 172, 11));
+    let pass = harness.write_file("pass.lua", PASSING_SCENARIO).display().to_string();
+    let wait = harness.write_file("wait.lua", WAITING_SCENARIO).display().to_string();
+    let dir = harness.runs_dir().join("c-stop");
+
+    let running = Running::spawn(harness.command(&["testbook", "--campaign", "c-stop", "--scenarios", &pass, &wait]));
+    let started = poll_until(CAMPAIGN_LIMIT, || dir.join("scenario-t-pass.json").is_file());
+    assert!(started, "the first scenario never finished; stderr:\n{}", running.stderr());
+    running.wait_for_stderr("waiting until amesh is stopped", Duration::from_secs(60));
+    running.signal(Signal::SIGINT);
+    let finished = running.wait(Duration::from_secs(60));
+
+    assert_eq!(finished.code(), 130, "stderr:\n{}", finished.stderr);
+    let dom = chromium(&dir.join("index.html"), &["--dump-dom".to_string()]);
+    let document = Html::parse_document(&dom);
+    let verdict = select(&document, "#campaign-verdict");
+    assert_eq!(text_of(&verdict[0]).trim(), "INTERRUPTED");
+    let rows: Vec<String> = select(&document, "tr.scenario-row")
+        .iter()
+        .map(|r| format!("{}={}", r.value().attr("data-scenario").unwrap_or_default(), r.value().attr("data-verdict").unwrap_or_default()))
+        .collect();
+    assert_eq!(rows, ["t-pass=pass", "t-wait=fail"]);
+
+    let xml = read_text(&dir.join("junit.xml"));
+    let junit = roxmltree::Document::parse(&xml).unwrap_or_else(|err| panic!("junit.xml does not parse: {err}\n{xml}"));
+    let failures: Vec<_> = junit.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].attribute("message"), Some("interrupted"));
+    let interrupted = junit.descendants().find(|n| n.attribute("name") == Some("interrupted")).expect("an interrupted property");
+    assert_eq!(interrupted.attribute("value"), Some("true"));
+}
+
+/// Quotes `text` for `sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[test]
+fn terminal_shows_progress_bar() {
+    let harness = Harness::new(Ipv4Addr::new(127, 0, 173, 11));
+    let scenario = harness.write_file(
+        "slow.lua",
+        "local s = scenario { id = \"t-slow\", title = \"Slow\" }\neventually(function() return false end, { timeout = 3, what = \"never\" })\n",
+    );
+    let amesh = harness.run_command(&[&scenario.display().to_string()]);
+    let mut words = Vec::new();
+    if let Some(dir) = amesh.get_current_dir() {
+        words.push(format!("cd {} &&", shell_quote(&dir.display().to_string())));
+    }
+    words.push("env".to_string());
+    for (name, value) in amesh.get_envs() {
+        let name = name.to_string_lossy();
+        match value {
+            Some(value) => words.push(shell_quote(&format!("{name}={}", value.to_string_lossy()))),
+            None => words.push(format!("-u {name}")),
+        }
+    }
+    words.push(shell_quote(&amesh.get_program().to_string_lossy()));
+    words.extend(amesh.get_args().map(|arg| shell_quote(&arg.to_string_lossy())));
+    // `script` runs amesh on a pseudo-terminal and copies everything it writes to stdout.
+    let mut command = Command::new("script");
+    command.args(["--quiet", "--return", "--command", &words.join(" "), "/dev/null"]);
+    let finished = Running::spawn(command).wait(common::SHORT_RUN_LIMIT);
+
+    assert_eq!(finished.code(), 0, "output:\n{}", finished.stdout);
+    let screen = &finished.stdout;
+    assert!(screen.contains("] 0/1 slow · 0 passed, 0 failed, 0 skipped"), "no progress bar naming the scenario:\n{screen}");
+    assert!(screen.contains("] 1/1 1 passed, 0 failed, 0 skipped"), "the bar did not advance:\n{screen}");
+    assert!(screen.contains("\x1b[32m\x1b[1mPASS"), "the verdict is not coloured on a terminal:\n{screen}");
+    assert!(screen.contains("amesh: 1 of 1 scenarios ran"), "no closing summary:\n{screen}");
 }
 
 /// A scenario with a check, a wait and a fault, for the event stream.
