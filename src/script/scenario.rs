@@ -147,7 +147,9 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             ctx.set_time_limit(limit);
         }
 
-        let needs: Option<Vec<String>> = options.get("needs")?;
+        let needs: Option<Vec<String>> = options.get("needs").map_err(|_| {
+            mlua::Error::runtime("scenario { needs = ... } takes a list of node names, e.g. needs = { \"node-4\" }")
+        })?;
         let missing: Vec<String> = needs
             .unwrap_or_default()
             .into_iter()

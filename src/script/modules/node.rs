@@ -325,7 +325,9 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
         }
         let shown = match &which {
             Value::String(s) => format!("{:?}", s.to_string_lossy()),
-            other => format!("{other:?}"),
+            Value::Integer(i) => i.to_string(),
+            Value::Number(n) => n.to_string(),
+            other => format!("a {}", other.type_name()),
         };
         Err(mlua::Error::runtime(format!("no node matches {shown}; nodes are node(1) to node({})", all.raw_len())))
     })?;
