@@ -332,6 +332,37 @@ fn mesh_up_outlives_commands() {
     assert!(!descriptor.exists(), "mesh down left the descriptor");
 }
 
+/// Isolates node-3 and waits until amesh is stopped.
+const ISOLATING_SCENARIO: &str = r#"local s = scenario { id = "t-isolate-wait" }
+fault.isolate(node(3))
+log("node-3 isolated; waiting until amesh is stopped")
+eventually(function() return false end, { timeout = 120 })
+s:check(false, "the wait ended before amesh was stopped")
+"#;
+
+#[test]
+fn live_mesh_reset_undoes_dead_faults() {
+    let Some(docker) = docker_or_skip("live_mesh_reset_undoes_dead_faults") else { return };
+    let harness = DockerHarness::new(Ipv4Addr::new(127, 0, 196, 11), "10.88.56.0/24");
+    let name = "amesh-test-reset";
+    let _live = LiveMesh { harness: &harness, name };
+    let up = harness.run(harness.mesh_command(&["up", "--name", name]), DOCKER_RUN_LIMIT);
+    assert_exit(&up, 0);
+
+    // A command that dies by kill -9 cannot heal: node-3 stays cut off the mesh network.
+    let isolating = harness.harness.write_file("isolate.lua", ISOLATING_SCENARIO);
+    let running = Running::spawn(harness.command(&["run", isolating.to_str().unwrap(), "--mesh", name]));
+    running.wait_for_stderr("node-3 isolated", NODE_WAIT_LIMIT);
+    running.signal(Signal::SIGKILL);
+    let _ = running.wait(DOCKER_RUN_LIMIT);
+    assert_eq!(objects_of_mesh(&docker, name).iter().filter(|o| o.kind == "container").count(), 4, "the live mesh lost containers");
+
+    let finished = harness.run(harness.command(&["run", "1b", "--mesh", name]), DOCKER_RUN_LIMIT);
+
+    assert_exit(&finished, 0);
+    assert_passed(&finished, &["1b"]);
+}
+
 #[test]
 fn overlapping_subnet_exits_2() {
     let Some(docker) = docker_or_skip("overlapping_subnet_exits_2") else { return };

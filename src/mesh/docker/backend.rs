@@ -475,12 +475,23 @@ impl Backend for DockerBackend {
 
         let plan = self.plan(node, options.clock_offset_secs)?;
         std::fs::create_dir_all(&self.log_dir)?;
-        if !reusable {
+        if reusable {
+            // A command that died may have left the node cut off; the isolation state of this
+            // command decides.
+            let isolated = self.isolated.lock().expect("isolation lock").contains(&node.index);
+            if !isolated && self.mesh_endpoint(node).await.is_none() {
+                network::connect(&self.docker, &self.networks.mesh, &plan.container_name, plan.mesh_address).await?;
+            }
+        } else {
             if existing.is_some() {
                 self.remove_container(node).await?;
             }
             self.create_container(node, &plan).await?;
         }
+        // The node log of this run starts now, also when the container (of a live mesh) has
+        // older output.
+        let now_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        self.log_marks[node.index - 1].fetch_max(now_ns - 1_000_000_000, std::sync::atomic::Ordering::SeqCst);
         let banner = match options.clock_offset_secs {
             Some(offset) => format!("starting container {} on {} with clock {offset:+}s", plan.container_name, plan.published),
             None => format!("starting container {} on {}", plan.container_name, plan.published),
