@@ -235,10 +235,11 @@ async fn down(args: DownArgs) -> Exit {
 }
 
 /// Builds the JSON of one mesh for `mesh status` from its descriptor, its containers, or both.
-fn mesh_status_json(name: &str, descriptor: Option<&MeshDescriptor>, containers: &[Value]) -> Value {
+/// A mesh without a descriptor takes its lifetime from its containers' `amesh.lifetime` label.
+fn mesh_status_json(name: &str, descriptor: Option<&MeshDescriptor>, label_lifetime: Option<&String>, containers: &[Value]) -> Value {
     json!({
         "name": name,
-        "lifetime": descriptor.map(|d| d.lifetime.clone()),
+        "lifetime": descriptor.map(|d| &d.lifetime).or(label_lifetime),
         "owner": descriptor.map(|d| d.owner.clone()),
         "created_at": descriptor.map(|d| d.created_at.clone()),
         "image": descriptor.map(|d| d.image.clone()),
@@ -265,9 +266,13 @@ async fn status(args: StatusArgs) -> Exit {
 
     let http = HttpClient::plain().ok();
     let mut by_mesh: BTreeMap<String, Vec<Value>> = descriptors.keys().map(|name| (name.clone(), Vec::new())).collect();
+    let mut label_lifetimes: HashMap<String, String> = HashMap::new();
     for container in containers {
         let container_labels = container.labels.unwrap_or_default();
         let Some(mesh_name) = container_labels.get(labels::MESH).cloned() else { continue };
+        if let Some(lifetime) = container_labels.get(labels::LIFETIME) {
+            label_lifetimes.insert(mesh_name.clone(), lifetime.clone());
+        }
         let node_name = container_labels.get(labels::NODE).cloned().unwrap_or_default();
         let described = descriptors.get(&mesh_name).and_then(|d| d.nodes.iter().find(|n| n.name == node_name));
         let url = described.map(|n| format!("{}://{}:{}", if descriptors[&mesh_name].tls == TlsMode::Off { "http" } else { "https" }, n.address, n.port));
@@ -296,7 +301,7 @@ async fn status(args: StatusArgs) -> Exit {
         .filter(|(name, _)| args.name.as_ref().is_none_or(|wanted| wanted == *name))
         .map(|(name, nodes)| {
             nodes.sort_by(|a, b| a["node"].as_str().cmp(&b["node"].as_str()));
-            mesh_status_json(name, descriptors.get(name), nodes)
+            mesh_status_json(name, descriptors.get(name), label_lifetimes.get(name), nodes)
         })
         .collect();
 
@@ -308,15 +313,27 @@ async fn status(args: StatusArgs) -> Exit {
         println!("no Docker meshes");
     }
     for mesh in &meshes {
-        println!(
-            "mesh {} ({}, image {}, tls {}, subnet {})",
-            mesh["name"].as_str().unwrap_or_default(),
-            mesh["lifetime"].as_str().unwrap_or("no descriptor: leaked objects, remove with `amesh mesh down --all`"),
-            mesh["image"].as_str().unwrap_or("?"),
-            mesh["tls"].as_str().unwrap_or("?"),
-            mesh["subnet"].as_str().unwrap_or("?"),
-        );
-        for node in mesh["nodes"].as_array().into_iter().flatten() {
+        let name = mesh["name"].as_str().unwrap_or_default();
+        if mesh["described"] == json!(true) {
+            println!(
+                "mesh {name} ({}, image {}, tls {}, subnet {})",
+                mesh["lifetime"].as_str().unwrap_or("?"),
+                mesh["image"].as_str().unwrap_or("?"),
+                mesh["tls"].as_str().unwrap_or("?"),
+                mesh["subnet"].as_str().unwrap_or("?"),
+            );
+        } else {
+            println!(
+                "mesh {name} (lifetime {}; no descriptor in {}: created elsewhere, e.g. by docker/compose.yaml, or leaked; `amesh mesh down --name {name}` removes it)",
+                mesh["lifetime"].as_str().unwrap_or("unknown"),
+                state_dir.display(),
+            );
+        }
+        let nodes = mesh["nodes"].as_array().cloned().unwrap_or_default();
+        if nodes.is_empty() {
+            println!("  no containers are left; `amesh mesh down --name {name}` removes the descriptor");
+        }
+        for node in &nodes {
             println!(
                 "  {:<8} {:<10} {:<28} mesh {:<15} health {}",
                 node["node"].as_str().unwrap_or_default(),
