@@ -168,8 +168,16 @@ fn docker_scenarios_with_faults_pass() {
 
 /// Starts the waiting scenario on Docker and returns once its containers run and it started.
 fn start_waiting(harness: &DockerHarness, docker: &bollard::Docker) -> Running {
+    start_waiting_with(harness, docker, &["run"])
+}
+
+/// Like [`start_waiting`], with the scenario file appended to `args` (`run`, or `testbook
+/// --scenarios`).
+fn start_waiting_with(harness: &DockerHarness, docker: &bollard::Docker, args: &[&str]) -> Running {
     let scenario = harness.harness.write_file("wait.lua", WAITING_SCENARIO);
-    let running = Running::spawn(harness.command(&["run", scenario.to_str().unwrap()]));
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(scenario.to_str().unwrap());
+    let running = Running::spawn(harness.command(&all));
     wait_for_containers(docker, running.pid().as_raw() as u32, 4);
     running.wait_for_stderr("scenario started", NODE_WAIT_LIMIT);
     running
@@ -180,8 +188,12 @@ fn docker_signals_remove_every_object() {
     let Some(docker) = docker_or_skip("docker_signals_remove_every_object") else { return };
     let harness = DockerHarness::new(Ipv4Addr::new(127, 0, 192, 11), "10.88.52.0/24");
 
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        let running = start_waiting(&harness, &docker);
+    let cases: [(Signal, &[&str]); 2] = [
+        (Signal::SIGINT, &["run"]),
+        (Signal::SIGTERM, &["testbook", "--campaign", "signal-test", "--scenarios"]),
+    ];
+    for (signal, args) in cases {
+        let running = start_waiting_with(&harness, &docker, args);
         let pid = running.pid().as_raw() as u32;
         let owned = objects_owned_by(&docker, pid);
         assert_eq!(owned.iter().filter(|o| o.kind == "network").count(), 2, "{:?}", names(&owned));
