@@ -31,8 +31,8 @@ fn operator() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The address peers reach a node at: its mesh network address on the Docker backend, its
-/// loopback address on the process backend.
+/// Returns the address peers reach a node at: its mesh network address on the Docker
+/// backend, its loopback address on the process backend.
 fn private_ip(config: &Config, node: &NodeSpec) -> String {
     match config.backend {
         BackendKind::Docker => config.docker.subnet.node_address(node.index).map_or_else(|| node.address.to_string(), |a| a.to_string()),
