@@ -13,11 +13,11 @@ use super::{HEALTH_TIMEOUT, Mesh, NodeCondition};
 /// How far a node's `Date` header may be from the expected time after a clock change.
 const CLOCK_TOLERANCE_SECS: i64 = 5;
 
-/// How long the heal phase waits for each node to answer a health check. A node that is busy
-/// embedding rows its catch-up loop pulled can take several seconds to answer on two cores.
+/// Time limit for each node's health check in the heal phase. A node that is busy embedding
+/// rows its catch-up loop pulled can take several seconds to respond on two cores.
 const HEAL_HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long an isolated or reconnected node may take to answer over its published port.
+/// Time limit for an isolated or reconnected node's health check over its published port.
 const CONTROL_PATH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One action the heal phase took.

@@ -172,6 +172,7 @@ impl DockerBackend {
         validate_mesh_name(name)?;
         let descriptor = MeshDescriptor::load(state_dir, name)?
             .with_context(|| format!("no live Docker mesh named {name:?}; start one with `amesh mesh up --name {name}`"))?;
+
         let networks = descriptor.networks.clone();
         let mut backend = Self::assemble(
             docker,
@@ -188,6 +189,7 @@ impl DockerBackend {
             HashMap::new(),
         );
         descriptor.check_matches(&config, &backend.described_nodes()?, &binary.version)?;
+
         let inspect = backend.docker.inspect_image(&descriptor.image).await.with_context(|| format!("the live mesh's image {} is gone", descriptor.image))?;
         backend.libfaketime = inspect
             .config
@@ -195,6 +197,7 @@ impl DockerBackend {
             .and_then(|l| l.get("amesh.libfaketime").cloned())
             .or_else(|| sut::find_libfaketime().map(|p| p.display().to_string()));
         backend.object_labels = backend.live_labels().await?;
+
         for node in &config.nodes {
             if backend.inspect(node).await.is_none() {
                 bail!("the live mesh {name:?} has no container for {}; run `amesh mesh down --name {name}` and `amesh mesh up` again", node.name);
