@@ -84,6 +84,20 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// Deletes a SQLite database and its `-wal` and `-shm` files; files already gone are fine.
+pub fn delete_database_files(database: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", database.display()));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err).with_context(|| format!("failed to delete {}", path.display())),
+        }
+    }
+    Ok(())
+}
+
 /// The error a fault raises when this backend cannot apply it; scenarios that need the fault
 /// are skipped with this text as the reason.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use super::backend::{Backend, FaultUnavailable, ProcessState, StartOptions};
+use super::backend::{Backend, FaultUnavailable, ProcessState, StartOptions, delete_database_files};
 use super::config::{BackendKind, Config, NodeSpec};
 use super::serve::{ServeSpec, ServeTls, serve_args};
 use super::tls::TlsMaterial;
@@ -300,16 +300,7 @@ impl Backend for ProcessBackend {
     }
 
     async fn wipe_data(&self, node: &NodeSpec) -> Result<()> {
-        let db = self.database_path(node);
-        for suffix in ["", "-wal", "-shm"] {
-            let path = PathBuf::from(format!("{}{suffix}", db.display()));
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(err).with_context(|| format!("failed to delete {}", path.display())),
-            }
-        }
-        Ok(())
+        delete_database_files(&self.database_path(node))
     }
 
     fn database_path(&self, node: &NodeSpec) -> PathBuf {

@@ -20,7 +20,7 @@ use super::image::{self, ImagePlan};
 use super::network::{self, MeshNetworks};
 use super::{cleanup, exec, labels};
 use crate::client::McpTransport;
-use crate::mesh::backend::{Backend, FaultUnavailable, ProcessState, StartOptions};
+use crate::mesh::backend::{Backend, FaultUnavailable, ProcessState, StartOptions, delete_database_files};
 use crate::mesh::config::{BackendKind, Config, NodeSpec};
 use crate::mesh::tls::{self, TlsMaterial};
 use crate::sut::{self, Binary, ModelStatus};
@@ -575,16 +575,7 @@ impl Backend for DockerBackend {
     }
 
     async fn wipe_data(&self, node: &NodeSpec) -> Result<()> {
-        let db = self.database_path(node);
-        for suffix in ["", "-wal", "-shm"] {
-            let path = PathBuf::from(format!("{}{suffix}", db.display()));
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(err).with_context(|| format!("failed to delete {}", path.display())),
-            }
-        }
-        Ok(())
+        delete_database_files(&self.database_path(node))
     }
 
     fn database_path(&self, node: &NodeSpec) -> PathBuf {
