@@ -62,6 +62,26 @@ pub struct ScriptContext {
 }
 
 impl ScriptContext {
+    /// Creates the context of one scenario run, or of a REPL session when `enforce_time_limit`
+    /// is false. `stem` names the log until the script declares an id.
+    pub fn new(env: &super::ScriptEnv, scenario_dir: Option<PathBuf>, stem: &str, enforce_time_limit: bool) -> Self {
+        let started = Instant::now();
+        Self {
+            mesh: env.mesh.clone(),
+            run_dir: env.run_dir.clone(),
+            roots: env.roots.clone(),
+            scenario_dir,
+            log: ScenarioLog::new(stem),
+            state: RefCell::new(ScenarioState::default()),
+            started,
+            deadline: Cell::new(started + DEFAULT_TIME_LIMIT),
+            time_limit: Cell::new(DEFAULT_TIME_LIMIT),
+            cancel: env.cancel.clone(),
+            mcp_sessions: RefCell::new(Vec::new()),
+            enforce_time_limit,
+        }
+    }
+
     /// The id reports use: the declared one, else the file name.
     pub fn scenario_id(&self) -> String {
         self.state.borrow().id.clone().unwrap_or_else(|| self.log.stem().to_string())

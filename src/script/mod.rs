@@ -9,7 +9,6 @@ mod sandbox;
 mod scenario;
 pub mod session;
 
-use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -20,9 +19,9 @@ use mlua::{Lua, Value};
 use crate::cancel::Cancel;
 use crate::client::History;
 use crate::mesh::{Config, Mesh};
-use crate::report::{self, ScenarioLog, ScenarioResult, Verdict};
+use crate::report::{self, ScenarioResult, Verdict};
 
-use context::{DEFAULT_TIME_LIMIT, EarlyEnd, ScenarioState, ScriptContext};
+use context::{EarlyEnd, ScriptContext};
 pub use loader::{LuaRoots, ScenarioFile};
 
 /// Time deferred functions get after the script ends, whatever the time limit.
@@ -67,21 +66,8 @@ enum Ending {
 
 /// Runs one scenario on the mesh: script, deferred functions, MCP clean-up and the heal phase.
 pub async fn run_scenario(env: &ScriptEnv, file: &ScenarioFile) -> ScenarioRun {
-    let started = Instant::now();
-    let ctx = Rc::new(ScriptContext {
-        mesh: env.mesh.clone(),
-        run_dir: env.run_dir.clone(),
-        roots: env.roots.clone(),
-        scenario_dir: file.dir().map(|d| d.to_path_buf()),
-        log: ScenarioLog::new(&file.stem),
-        state: RefCell::new(ScenarioState::default()),
-        started,
-        deadline: Cell::new(started + DEFAULT_TIME_LIMIT),
-        time_limit: Cell::new(DEFAULT_TIME_LIMIT),
-        cancel: env.cancel.clone(),
-        mcp_sessions: RefCell::new(Vec::new()),
-        enforce_time_limit: true,
-    });
+    let ctx = Rc::new(ScriptContext::new(env, file.dir().map(|d| d.to_path_buf()), &file.stem, true));
+    let started = ctx.started;
     env.mesh.history.set_scenario(Some(&file.stem));
     env.mesh.history.record("scenario_start", None, serde_json::json!({ "file": file.display }));
     tracing::info!(scenario = %file.display, "scenario started");

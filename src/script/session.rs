@@ -4,15 +4,15 @@
 //! `s:emit()`, `s:fail()` or `s:skip()`, which returns its result, or when the next
 //! `scenario { ... }` replaces it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
 use mlua::{Function, Lua, Table, Value};
 
-use super::context::{DEFAULT_TIME_LIMIT, ScenarioState, ScriptContext};
+use super::context::{ScenarioState, ScriptContext};
 use super::{ScriptEnv, first_line, into_result, lua_error_text, modules, runtime, scenario};
-use crate::report::{ScenarioLog, ScenarioResult};
+use crate::report::ScenarioResult;
 
 /// Chunk name in error messages, as in `repl:1: unexpected symbol near '='`.
 const CHUNK_NAME: &str = "=repl";
@@ -64,21 +64,8 @@ impl Session {
     /// Builds the Lua state on `env`. `env.cancel` cancels the running chunk; the session
     /// clears it before each chunk.
     pub fn new(env: &ScriptEnv) -> mlua::Result<Self> {
-        let started = Instant::now();
-        let ctx = Rc::new(ScriptContext {
-            mesh: env.mesh.clone(),
-            run_dir: env.run_dir.clone(),
-            roots: env.roots.clone(),
-            scenario_dir: std::env::current_dir().ok(),
-            log: ScenarioLog::new(SESSION_ID),
-            state: RefCell::new(ScenarioState::default()),
-            started,
-            deadline: Cell::new(started + DEFAULT_TIME_LIMIT),
-            time_limit: Cell::new(DEFAULT_TIME_LIMIT),
-            cancel: env.cancel.clone(),
-            mcp_sessions: RefCell::new(Vec::new()),
-            enforce_time_limit: false,
-        });
+        let ctx = Rc::new(ScriptContext::new(env, std::env::current_dir().ok(), SESSION_ID, false));
+        let started = ctx.started;
         let (lua, runner) = runtime::build(ctx.clone())?;
         let pack: Function = lua.load(PACK).set_name("=amesh-repl-pack").call(())?;
         let sample_node = lua.globals().get::<Function>("node")?.call::<Table>(1).ok();
