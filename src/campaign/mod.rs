@@ -19,7 +19,7 @@ use crate::report::{self, ScenarioResult, Verdict};
 use crate::script::{self, LuaRoots, ScenarioFile, ScriptEnv};
 use crate::sut::{Binary, ModelStatus};
 
-/// How a campaign ended.
+/// Outcome of a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
@@ -51,7 +51,7 @@ pub fn dedupe(ids: Vec<String>) -> Vec<String> {
     ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
 }
 
-/// The default campaign id: `<yyyymmddThhmmss>-<backend>-<tls>`.
+/// Returns the default campaign id: `<yyyymmddThhmmss>-<backend>-<tls>`.
 pub fn default_id(config: &Config) -> String {
     format!("{}-{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), config.backend, config.tls)
 }

@@ -26,7 +26,7 @@ impl HttpRequest {
     }
 }
 
-/// What came back: `status` is 0 and `error` holds the transport error when no HTTP response
+/// What came back: `status` is 0 and `error` contains the transport error when no HTTP response
 /// arrived.
 #[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
@@ -38,7 +38,7 @@ pub struct HttpResponse {
     pub error: Option<String>,
 }
 
-/// How a client speaks to nodes: plain HTTP, or HTTPS trusting the mesh CA, optionally with a
+/// Transport settings of a client: plain HTTP, or HTTPS trusting the mesh CA, optionally with a
 /// client certificate.
 #[derive(Debug, Clone, Default)]
 pub struct TlsProfile {
@@ -55,12 +55,12 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client for plain-HTTP nodes.
+    /// Creates a client for plain-HTTP nodes.
     pub fn plain() -> Result<Self> {
         Self::new(&TlsProfile::default())
     }
 
-    /// A client for `profile`. With a CA it trusts that CA only, so a node certificate from
+    /// Creates a client for `profile`. With a CA it trusts that CA only, so a node certificate from
     /// anywhere else fails the handshake.
     pub fn new(profile: &TlsProfile) -> Result<Self> {
         let mut builder = reqwest::Client::builder()

@@ -1,5 +1,5 @@
 //! The interface every backend implements. Node addressing and fault primitives stay behind
-//! it so that the rest of amesh never asks which backend runs the nodes.
+//! it so that the rest of amesh never depends on which backend runs the nodes.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ pub struct StartOptions {
     pub clock_offset_secs: Option<i64>,
 }
 
-/// What the operating system says about a node's serve process.
+/// State of a node's serve process as the operating system reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessState {
     Running,
@@ -55,17 +55,17 @@ pub trait Backend: Send + Sync {
     /// Deletes the node's database files; the node must be stopped.
     async fn wipe_data(&self, node: &NodeSpec) -> Result<()>;
 
-    /// The node's SQLite database as the host sees it.
+    /// Returns the path of the node's SQLite database on the host.
     fn database_path(&self, node: &NodeSpec) -> PathBuf;
 
-    /// The last lines of the node's log, for error messages.
+    /// Returns the last lines of the node's log, for error messages.
     fn log_tail(&self, node: &NodeSpec, lines: usize) -> String;
 
     /// Starts `ai-memory mcp` on the node's database as `agent`, with its stderr appended to
     /// `stderr_log`, and returns its standard streams.
     async fn open_mcp(&self, node: &NodeSpec, agent: &str, stderr_log: &Path) -> Result<McpTransport>;
 
-    /// Whether a clock offset can be applied, or the reason it cannot.
+    /// Checks whether a clock offset can be applied and returns the reason when it cannot.
     fn clock_offset_support(&self) -> Result<(), String>;
 
     /// Cuts the node off the mesh network while the harness keeps its control path.

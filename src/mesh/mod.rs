@@ -1,5 +1,5 @@
 //! The mesh: configuration and topology, backends, node lifecycle, health, reset, and faults
-//! (`mesh::fault`). It knows nothing about scenarios or reports.
+//! (`mesh::fault`). It has no notion of scenarios or reports.
 
 pub mod backend;
 pub mod config;
@@ -22,7 +22,7 @@ pub use config::{BackendKind, Config, NodeSpec, Role, TlsMode};
 use crate::client::{HttpClient, HttpRequest, History};
 use crate::sut::{Binary, ModelStatus};
 
-/// How long a node may take to answer its first health check. Start-up under libfaketime is
+/// How long a node may take to pass its first health check. Start-up under libfaketime is
 /// much slower than the usual half second.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -90,7 +90,7 @@ impl NodeCondition {
     }
 }
 
-/// What a mesh needs to start.
+/// Inputs of [`Mesh::start`].
 pub struct MeshSetup {
     pub config: Arc<Config>,
     pub binary: Binary,
@@ -128,7 +128,7 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Creates the backend and starts every node, waiting until all answer health checks. On
+    /// Creates the backend and starts every node, waiting until all pass health checks. On
     /// failure every node started so far is stopped again.
     pub async fn start(setup: MeshSetup) -> Result<Mesh> {
         let MeshSetup { config, binary, model, run_dir, history } = setup;
@@ -187,12 +187,12 @@ impl Mesh {
         self.backend.kind()
     }
 
-    /// The base URL the harness uses for a node.
+    /// Returns the base URL the harness uses for a node.
     pub fn url(&self, node: &NodeSpec) -> String {
         format!("{}://{}", self.config.scheme(), node.socket_addr())
     }
 
-    /// The HTTP client carrying `identity`'s credentials (all the same on a plain mesh).
+    /// Returns the HTTP client carrying `identity`'s credentials (all the same on a plain mesh).
     pub fn client(&self, identity: Identity) -> &HttpClient {
         match identity {
             Identity::Harness => &self.http,
@@ -227,7 +227,7 @@ impl Mesh {
         }
     }
 
-    /// Polls the health route until it answers, the process exits, or `limit` passes.
+    /// Polls the health route until it reports ok, the process exits, or `limit` passes.
     pub async fn wait_healthy(&self, node: &NodeSpec, limit: Duration) -> Result<()> {
         let started = Instant::now();
         let mut last_error: String;

@@ -18,7 +18,7 @@ use super::loader::LuaRoots;
 /// Default per-scenario time limit; a scenario may set its own with `scenario { timeout = N }`.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(300);
 
-/// How a scenario ended before the end of its script.
+/// Reason a scenario ended before the end of its script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EarlyEnd {
     Emit,
@@ -26,7 +26,7 @@ pub enum EarlyEnd {
     Skip(String),
 }
 
-/// What the scenario has recorded so far.
+/// Checks, fields and waits the scenario has recorded so far.
 #[derive(Debug, Default)]
 pub struct ScenarioState {
     pub declared: bool,
@@ -82,7 +82,7 @@ impl ScriptContext {
         }
     }
 
-    /// The id reports use: the declared one, else the file name.
+    /// Returns the id reports use: the declared one, else the file name.
     pub fn scenario_id(&self) -> String {
         self.state.borrow().id.clone().unwrap_or_else(|| self.log.stem().to_string())
     }
